@@ -1,0 +1,99 @@
+"""humanfactors: human-factors analysis of incident and near-miss reports.
+
+Reads free-text reports and says, with evidence, which human factors were at work
+(slips, lapses, mistakes, violations, groupthink, authority gradients, fixed views of a
+family, workload, staffing, information sharing) and what went well; checks that a
+report is analytical and free of blame and personal data; redacts identifiers; and
+pools findings into themes.
+
+Importing the package is cheap: the public names below load their modules (and
+scikit-learn) on first use.
+
+>>> import humanfactors
+>>> humanfactors.load_taxonomy()["ERR.LAPSE"].name
+'Lapse'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+# Public name -> module that defines it. One line per name, sorted by name.
+_LAZY: dict[str, str] = {
+    "Analysis": "humanfactors.models",
+    "Crosswalk": "humanfactors.taxonomy",
+    "EventType": "humanfactors.models",
+    "Evidence": "humanfactors.models",
+    "Factor": "humanfactors.taxonomy",
+    "Finding": "humanfactors.models",
+    "Harm": "humanfactors.models",
+    "HumanFactorsError": "humanfactors.exceptions",
+    "Incident": "humanfactors.models",
+    "InputError": "humanfactors.exceptions",
+    "MissingDependencyError": "humanfactors.exceptions",
+    "ModelError": "humanfactors.exceptions",
+    "ModelLoadError": "humanfactors.exceptions",
+    "QualityIssue": "humanfactors.models",
+    "RecordValidationError": "humanfactors.exceptions",
+    "RedactionError": "humanfactors.exceptions",
+    "RedactionSpan": "humanfactors.models",
+    "RuleError": "humanfactors.exceptions",
+    "Severity": "humanfactors.models",
+    "Source": "humanfactors.models",
+    "StoreError": "humanfactors.exceptions",
+    "Taxonomy": "humanfactors.taxonomy",
+    "TaxonomyError": "humanfactors.exceptions",
+    "UnknownCodeError": "humanfactors.exceptions",
+    "json_schema": "humanfactors.models",
+    "list_taxonomies": "humanfactors.taxonomy",
+    "load_crosswalk": "humanfactors.taxonomy",
+    "load_taxonomy": "humanfactors.taxonomy",
+}
+
+__all__ = sorted([*_LAZY, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'humanfactors' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .exceptions import (
+        HumanFactorsError,
+        InputError,
+        MissingDependencyError,
+        ModelError,
+        ModelLoadError,
+        RecordValidationError,
+        RedactionError,
+        RuleError,
+        StoreError,
+        TaxonomyError,
+        UnknownCodeError,
+    )
+    from .models import (
+        Analysis,
+        EventType,
+        Evidence,
+        Finding,
+        Harm,
+        Incident,
+        QualityIssue,
+        RedactionSpan,
+        Severity,
+        Source,
+        json_schema,
+    )
+    from .taxonomy import Crosswalk, Factor, Taxonomy, list_taxonomies, load_crosswalk, load_taxonomy

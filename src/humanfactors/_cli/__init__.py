@@ -1,0 +1,1 @@
+"""Subcommands of the ``humanfactors`` command (one module each)."""
