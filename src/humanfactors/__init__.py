@@ -24,6 +24,7 @@ from ._version import __version__
 # Public name -> module that defines it. One line per name, sorted by name.
 _LAZY: dict[str, str] = {
     "Analysis": "humanfactors.models",
+    "CodedIncident": "humanfactors.models",
     "Crosswalk": "humanfactors.taxonomy",
     "EventType": "humanfactors.models",
     "Evidence": "humanfactors.models",
@@ -37,6 +38,7 @@ _LAZY: dict[str, str] = {
     "ModelError": "humanfactors.exceptions",
     "ModelLoadError": "humanfactors.exceptions",
     "QualityIssue": "humanfactors.models",
+    "RecordError": "humanfactors.models",
     "RecordValidationError": "humanfactors.exceptions",
     "RedactionError": "humanfactors.exceptions",
     "RedactionSpan": "humanfactors.models",
@@ -85,12 +87,14 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .models import (
         Analysis,
+        CodedIncident,
         EventType,
         Evidence,
         Finding,
         Harm,
         Incident,
         QualityIssue,
+        RecordError,
         RedactionSpan,
         Severity,
         Source,

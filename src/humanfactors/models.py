@@ -27,12 +27,16 @@ from pydantic import (
 
 __all__ = [
     "Analysis",
+    "CodedEvidence",
+    "CodedIncident",
     "EventType",
     "Evidence",
     "Finding",
     "Harm",
     "Incident",
+    "PiiSpan",
     "QualityIssue",
+    "RecordError",
     "RedactionSpan",
     "Severity",
     "Source",
@@ -230,6 +234,76 @@ class Incident(BaseModel):
     def __repr__(self) -> str:
         kind = self.event_type.value if self.event_type else None
         return f"Incident(id={self.id!r}, narrative=<{len(self.narrative)} chars>, event_type={kind!r})"
+
+
+class CodedEvidence(Evidence):
+    """Evidence for one code in a coded report."""
+
+    code: Code
+
+    def __repr__(self) -> str:
+        return f"CodedEvidence(code={self.code!r}, start={self.start}, end={self.end})"
+
+
+class PiiSpan(BaseModel):
+    """A personal identifier annotated in a coded report (for redaction tests)."""
+
+    model_config = _CONFIG
+
+    type: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")]
+    start: int = Field(ge=0)
+    end: int = Field(gt=0)
+    text: str = Field(repr=False)
+
+    @model_validator(mode="after")
+    def _check_span(self) -> Self:
+        _span_ok(self.start, self.end, self.text, "pii")
+        return self
+
+
+class CodedIncident(Incident):
+    """An incident with the codes a human gave it: one line of a coded-report file.
+
+    The coded-report JSONL format is the :class:`Incident` fields plus ``codes`` and,
+    optionally, ``evidence`` (spans per code) and ``pii`` (annotated identifiers).
+    """
+
+    codes: tuple[Code, ...] = Field(description="Codes given by a human coder.")
+    evidence: tuple[CodedEvidence, ...] = ()
+    pii: tuple[PiiSpan, ...] = ()
+
+    @model_validator(mode="after")
+    def _spans_in_text(self) -> Self:
+        for ev in [*self.evidence, *self.pii]:
+            if ev.end > len(self.narrative) or self.narrative[ev.start : ev.end] != ev.text:
+                what = getattr(ev, "code", None) or getattr(ev, "type", "span")
+                raise ValueError(f"evidence {ev.start}..{ev.end} for {what} does not match the narrative")
+        for ev in self.evidence:
+            if ev.code not in self.codes:
+                raise ValueError(f"evidence given for {ev.code!r}, which is not among the codes")
+        return self
+
+    def to_incident(self) -> Incident:
+        """The plain :class:`Incident`, without the coding."""
+        return Incident(**self.model_dump(exclude={"codes", "evidence", "pii"}))
+
+    def __repr__(self) -> str:
+        return f"CodedIncident(id={self.id!r}, narrative=<{len(self.narrative)} chars>, codes={list(self.codes)!r})"
+
+
+class RecordError(BaseModel):
+    """An input record that could not be processed: ``{"id", "line", "error"}``.
+
+    Batches never drop a record: each input yields a result or one of these. ``error``
+    names the field or problem and never quotes the record's text.
+    """
+
+    model_config = _CONFIG
+
+    id: str | None = None
+    line: int | None = Field(default=None, ge=1, description="1-based line or row in the input.")
+    error: str = Field(min_length=1)
+    source: str | None = Field(default=None, description="Input file name, when known.")
 
 
 class Analysis(BaseModel):
