@@ -184,3 +184,15 @@ def test_crosswalks_map_both_ways():
     assert hf.mappings and all(m.target in load_taxonomy() for m in hf.mappings)
     with pytest.raises(TaxonomyError, match="no built-in crosswalk"):
         load_crosswalk("asrs", "asrs")
+
+
+def test_taxonomy_reference_page_is_current():
+    import runpy
+
+    root = Path(__file__).resolve().parents[1]
+    tool = root / "tools" / "gen_taxonomy_docs.py"
+    page = root / "docs" / "taxonomy.md"
+    if not tool.is_file():
+        pytest.skip("tools/ is not part of this checkout")
+    render = runpy.run_path(str(tool))["render"]
+    assert page.read_text(encoding="utf-8") == render(), "run python tools/gen_taxonomy_docs.py"
