@@ -1,0 +1,219 @@
+"""Linear-time text helpers shared by the rules engine and the checks.
+
+Sentences, tokens, and the phrase mini-language that rule files are written in. Every
+regular expression here is free of nested quantifiers, so that matching time stays
+linear in the length of the text whatever the text contains.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = ["Phrase", "Segmented", "compile_alternation", "compile_phrase", "segment"]
+
+# A word: letters or digits, with inner apostrophes ("didn't", "child's") but no outer ones.
+_TOKEN = re.compile(r"\w+(?:['’]\w+)*")
+# End of a sentence: terminal punctuation (with closing quotes or brackets) before
+# whitespace, or a line break. Semicolons do not end a sentence but do end a clause.
+_BOUNDARY = re.compile(r"[.!?]+['\"’”)\]]*(?=\s)|[.!?]+['\"’”)\]]*\Z|\n")
+# Words after which a full stop does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    "dr mr mrs ms mx prof st no nos approx e.g eg i.e ie etc vs cf fig incl re tel ref".split()
+)
+
+# Between two words of a phrase: spaces, a hyphen or slash, or an apostrophe-s boundary.
+_SEP = r"(?:\s*[-/]\s*|[\s,]\s{0,3})"
+_WORD = re.compile(r"^[\w'’&+]+(?:-[\w'’&+]+)*\*?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Segmented:
+    """A text split once into sentences and word tokens (offsets into the text)."""
+
+    text: str
+    sentence_starts: tuple[int, ...]
+    sentence_ends: tuple[int, ...]
+    token_starts: tuple[int, ...]
+    token_ends: tuple[int, ...]
+    tokens: tuple[str, ...]  # lower-cased
+
+    def sentence_of(self, offset: int) -> int:
+        """Index of the sentence that holds ``offset`` (or the last one before it)."""
+        return max(0, bisect.bisect_right(self.sentence_starts, offset) - 1)
+
+    def sentence_span(self, index: int) -> tuple[int, int]:
+        """``(start, end)`` of sentence ``index``."""
+        return self.sentence_starts[index], self.sentence_ends[index]
+
+    def token_range(self, start: int, end: int) -> tuple[int, int]:
+        """Indices ``[i, j)`` of the tokens that lie within ``start..end``."""
+        i = bisect.bisect_left(self.token_starts, start)
+        j = bisect.bisect_left(self.token_starts, end)
+        return i, j
+
+
+def segment(text: str) -> Segmented:
+    """Split ``text`` into sentences and tokens in one linear pass each.
+
+    Examples
+    --------
+    >>> seg = segment("I forgot. Dr. Khan rang me.")
+    >>> [seg.text[s:e] for s, e in zip(seg.sentence_starts, seg.sentence_ends)]
+    ['I forgot.', 'Dr. Khan rang me.']
+    """
+    starts: list[int] = [0]
+    ends: list[int] = []
+    for m in _BOUNDARY.finditer(text):
+        if m.group() != "\n":
+            # "Dr." or an initial such as "J." does not end a sentence.
+            k = m.start()
+            j = k
+            while j > 0 and (text[j - 1].isalnum() or text[j - 1] == ".") and k - j < 12:
+                j -= 1
+            word = text[j:k]
+            if word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper()):
+                continue
+        ends.append(m.end())
+        starts.append(m.end())
+    ends.append(len(text))
+    # drop leading whitespace and empty sentences
+    s_starts: list[int] = []
+    s_ends: list[int] = []
+    for a, b in zip(starts, ends, strict=True):
+        while a < b and text[a].isspace():
+            a += 1
+        if a < b:
+            s_starts.append(a)
+            s_ends.append(b)
+    if not s_starts:
+        s_starts, s_ends = [0], [len(text)]
+    starts, ends = s_starts, s_ends
+    tok_starts: list[int] = []
+    tok_ends: list[int] = []
+    toks: list[str] = []
+    for m in _TOKEN.finditer(text):
+        tok_starts.append(m.start())
+        tok_ends.append(m.end())
+        toks.append(m.group().lower().replace("’", "'"))
+    return Segmented(text, tuple(starts), tuple(ends), tuple(tok_starts), tuple(tok_ends), tuple(toks))
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """One phrase of a rule, compiled: its source, a regex and the words it can start with."""
+
+    source: str
+    regex: re.Pattern[str]
+    first_words: tuple[str, ...]  # exact lower-case first words
+    first_prefixes: tuple[str, ...]  # lower-case prefixes of first words (from ``word*``)
+
+
+def _word_regex(word: str) -> str:
+    prefix = word.endswith("*")
+    core = word[:-1] if prefix else word
+    # "follow-up" also matches "follow up" and "followup"; "didn't" also "didn’t"
+    body = r"[\s\-]?".join(
+        "['’]".join(re.escape(piece) for piece in re.split("['’]", part)) for part in core.split("-")
+    )
+    return body + (r"\w*+" if prefix else r"(?!\w)")
+
+
+_ITEM = re.compile(r"\(([^()]*)\)(\??)|(\S+)")
+
+
+def _alt_words(alt: str, source: str) -> list[str]:
+    words = alt.split()
+    if not words:
+        raise ValueError(f"empty alternative in phrase {source!r}")
+    for w in words:
+        if not _WORD.match(w) or w == "*":
+            raise ValueError(f"{w!r} is not a word in phrase {source!r}")
+    return words
+
+
+def compile_phrase(source: str) -> Phrase:
+    """Compile one phrase of the rule mini-language.
+
+    Words are separated by spaces and matched case-insensitively as whole words.
+    ``word*`` matches any word starting with ``word``; ``a|b|c`` is one word with
+    alternatives; ``(come across|dealt with)`` is a group of multi-word alternatives;
+    ``word?`` and ``(...)?`` are optional; ``~`` stands for up to three words and ``~N``
+    for up to N (at most 8). A hyphenated word (``follow-up``) also matches ``follow up``
+    and ``followup``. The first item may not be optional or a gap.
+
+    Raises
+    ------
+    ValueError
+        The phrase is empty or malformed; the message says why.
+
+    Examples
+    --------
+    >>> p = compile_phrase("(forgot|forget*) to ~2 send*")
+    >>> p.regex.match("Forgot to quickly send it").group()
+    'Forgot to quickly send'
+    >>> compile_phrase("had not (come across|dealt with) ~2 before").regex.match(
+    ...     "had not dealt with FII before").group()
+    'had not dealt with FII before'
+    """
+    if source.count("(") != source.count(")"):
+        raise ValueError(f"unbalanced parentheses in phrase {source!r}")
+    items = list(_ITEM.finditer(source))
+    if not items:
+        raise ValueError("empty phrase")
+    parts: list[str] = []
+    first_words: list[str] = []
+    first_prefixes: list[str] = []
+    for n, item in enumerate(items):
+        group, group_opt, raw = item.group(1), item.group(2), item.group(3)
+        if raw is not None and "(" in raw or raw is not None and ")" in raw:
+            raise ValueError(f"misplaced parenthesis in phrase {source!r}")
+        if raw is not None:
+            gap = re.fullmatch(r"~(\d?)", raw)
+            if gap:
+                if n == 0 or n == len(items) - 1:
+                    raise ValueError(f"a gap '~' cannot start or end a phrase: {source!r}")
+                k = int(gap.group(1) or 3)
+                if not 1 <= k <= 8:
+                    raise ValueError(f"gap '~{k}' must allow 1 to 8 words: {source!r}")
+                parts.append(rf"(?:{_SEP}\w++(?:['’]\w++)?){{0,{k}}}")
+                continue
+            optional = raw.endswith("?") and len(raw) > 1
+            if optional:
+                raw = raw[:-1]
+            alts = [[a] for a in raw.split("|")]
+        else:
+            optional = group_opt == "?"
+            alts = [_alt_words(a, source) for a in group.split("|")]
+        for alt in alts:
+            _alt_words(" ".join(alt), source)
+        if optional and n == 0:
+            raise ValueError(f"the first word cannot be optional: {source!r}")
+        body = "(?:" + "|".join(_SEP.join(_word_regex(w) for w in alt) for alt in alts) + ")"
+        if n == 0:
+            parts.append(body)
+            for alt in alts:
+                low = alt[0].lower().replace("’", "'")
+                keys = {low.split("-")[0], low.replace("-", "")} if "-" in low else {low}
+                for key in sorted(keys):
+                    if key.endswith("*"):
+                        if len(key) < 3:
+                            raise ValueError(f"a leading prefix needs at least 2 letters: {source!r}")
+                        first_prefixes.append(key[:-1])
+                    else:
+                        first_words.append(key)
+        else:
+            piece = _SEP + body
+            parts.append(f"(?:{piece})?" if optional else piece)
+    regex = re.compile("".join(parts), re.IGNORECASE)
+    return Phrase(source, regex, tuple(first_words), tuple(first_prefixes))
+
+
+def compile_alternation(phrases: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex that finds any of ``phrases`` (with word boundaries), or None if empty."""
+    bodies = [compile_phrase(p).regex.pattern for p in phrases]
+    if not bodies:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(bodies) + ")", re.IGNORECASE)

@@ -1,0 +1,884 @@
+"""The rules engine: explainable rules that vote for taxonomy codes.
+
+A :class:`Rule` is a small, named piece of data: the code it votes for, phrases that
+trigger it, optional context that must (``requires``) or must not (``unless``) be in the
+same sentence, words that raise or lower confidence, and an optional ``accept`` hook.
+A :class:`RuleSet` holds rules for one taxonomy and applies them all in one linear pass
+over the text. Negation ("did not forget", "no evidence of disguised compliance") makes
+a rule abstain; hedging ("may have been distracted") lowers its confidence. Neither
+crosses a sentence boundary.
+
+Examples
+--------
+>>> rules = RuleSet.default()
+>>> [f.code for f in rules.apply("I forgot to send the referral to the school.")]
+['ERR.LAPSE']
+>>> rules.apply("The worker did not forget to send the referral.")
+[]
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import re
+import tomllib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from ..exceptions import RuleError, UnknownCodeError
+from ..models import Evidence, Finding, Incident, Source
+from ..taxonomy import Taxonomy, load_taxonomy
+from ._text import Phrase, Segmented, compile_alternation, compile_phrase, segment
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+__all__ = ["CoverageReport", "Rule", "RuleCoverage", "RuleMatch", "RuleSet"]
+
+logger = logging.getLogger(__name__)
+
+# -- negation and hedging ----------------------------------------------------------
+# Words that negate what follows them within a few words of the same clause.
+_NEG_WORDS: Final = frozenset(
+    "not no never without nor neither none nothing nobody cannot can't won't didn't "
+    "doesn't don't wasn't weren't isn't aren't hasn't haven't hadn't couldn't wouldn't "
+    "shouldn't".split()
+)
+# After these, "not" does not negate ("not only", "not just").
+_NEG_RELEASE: Final = frozenset("only just least merely".split())
+# Cues that negate the rest of the clause, however far away ("no evidence of ... X").
+_NEG_CLAUSE: Final = re.compile(
+    r"(?<!\w)(?:no|nothing|never|little|not\s+any)\s+(?:evidence|indication|suggestion|sign|signs|"
+    r"concerns?|reason|issues?|problems?|question|doubt|record|mention|suggested|to\s+suggest|"
+    r"to\s+indicate)(?!\w)|(?<!\w)(?:ruled\s+out|rather\s+than|instead\s+of|denied|denies|"
+    r"free\s+from|free\s+of|absence\s+of|lack\s+of\s+evidence|unfounded|unsubstantiated|"
+    r"not\s+(?:a\s+)?(?:factor|issue|concern|problem)|not\s+aware\s+of\s+any|no\s+one\s+suggested)(?!\w)",
+    re.IGNORECASE,
+)
+# Cues after a match that negate it ("workload was not a factor").
+_NEG_AFTER: Final = re.compile(
+    r"^[\w\s,'’]{0,40}?(?<!\w)(?:(?:was|were|is|are|had\s+been|has\s+been)\s+(?:not|never)\s+"
+    r"(?:a\s+|an\s+)?(?:factor|issue|concern|problem|relevant|the\s+case|present|an\s+issue|"
+    r"a\s+concern|found|identified|evident|apparent)|played\s+no\s+part|did\s+not\s+(?:contribute|"
+    r"play|apply|arise|happen|occur)|(?:was|were)\s+ruled\s+out|was\s+unfounded|"
+    r"(?:is|was)\s+not\s+what\s+happened)(?!\w)",
+    re.IGNORECASE,
+)
+# Words that end the scope of a negation or hedge inside a sentence.
+_SCOPE_BREAK: Final = frozenset(
+    "but however although though yet because so whereas whilst while until unless "
+    "which who when after before instead meanwhile then".split()
+)
+# Hedges lower confidence: the writer is not sure that this happened.
+_HEDGE_WORDS: Final = frozenset(
+    "may might could possibly perhaps maybe probably likely unlikely potentially "
+    "appears appeared seem seems seemed suggests suggested apparently unclear "
+    "uncertain if whether query queried suspect suspected presumably".split()
+)
+_HEDGE_FACTOR: Final = 0.6
+_NEG_WINDOW: Final = 4  # words between a negation word and the match
+_HEDGE_WINDOW: Final = 10
+_BOOST: Final = 0.1
+_DAMPEN: Final = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatch:
+    """One place where a rule fired: the span, its confidence and whether it was hedged."""
+
+    rule_id: str
+    code: str
+    start: int
+    end: int
+    confidence: float
+    hedged: bool = False
+    phrase: str = ""
+
+    def __repr__(self) -> str:
+        return (
+            f"RuleMatch(rule_id={self.rule_id!r}, code={self.code!r}, start={self.start}, "
+            f"end={self.end}, confidence={self.confidence:.2f}, hedged={self.hedged})"
+        )
+
+
+AcceptHook = Callable[[str, int, int], bool]
+"""``accept(sentence, start, end) -> bool``: offsets are into ``sentence``; False vetoes."""
+
+
+@dataclass(frozen=True, eq=False)
+class Rule:
+    """A named, explainable rule that votes for one taxonomy code.
+
+    Parameters
+    ----------
+    id : str
+        Unique name, e.g. ``"lapse.forgot"`` (letters, digits, ``._-``).
+    code : str
+        The taxonomy code the rule votes for.
+    patterns : sequence of str
+        Phrases in the rule mini-language (see :func:`~humanfactors.rules._text.compile_phrase`):
+        ``forgot|forget* to ~2 send*``. Any one of them triggers the rule.
+    regex : sequence of str
+        Raw regular expressions, for what phrases cannot say. Keep them free of nested
+        quantifiers.
+    requires : sequence of str
+        Phrases of which at least one must be in the same sentence, else the rule abstains.
+    unless : sequence of str
+        Phrases that veto the rule when present in the same sentence.
+    boost, dampen : sequence of str
+        Phrases in the same sentence that raise (+0.1) or lower (-0.2) confidence.
+    confidence : float
+        Confidence of an unhedged match, in (0, 1].
+    negatable : bool
+        When True (the default), a negation in scope makes the rule abstain.
+    description : str
+        What the rule looks for, in plain words.
+    accept : callable, optional
+        ``accept(sentence, start, end) -> bool``, a last veto on each match.
+
+    Examples
+    --------
+    >>> rule = Rule("lapse.forgot", "ERR.LAPSE", patterns=["forgot|forgotten"])
+    >>> [m.code for m in rule("I forgot the strategy discussion.")]
+    ['ERR.LAPSE']
+    """
+
+    id: str
+    code: str
+    patterns: tuple[str, ...] = ()
+    regex: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+    boost: tuple[str, ...] = ()
+    dampen: tuple[str, ...] = ()
+    confidence: float = 0.7
+    negatable: bool = True
+    description: str = ""
+    accept: AcceptHook | None = field(default=None, repr=False)
+    _phrases: tuple[Phrase, ...] = field(init=False, repr=False, default=())
+    _regexes: tuple[re.Pattern[str], ...] = field(init=False, repr=False, default=())
+    _context: dict[str, re.Pattern[str] | None] = field(init=False, repr=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        for name in ("patterns", "regex", "requires", "unless", "boost", "dampen"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                value = (value,)
+            try:
+                set_(self, name, tuple(str(v) for v in value))
+            except TypeError:
+                raise RuleError(f"rule {self.id!r}: {name} must be a list of strings") from None
+        if not isinstance(self.id, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}", self.id):
+            raise RuleError(f"rule id {self.id!r} must be 1-128 letters, digits, '.', '_' or '-'")
+        if not isinstance(self.code, str) or not self.code.strip():
+            raise RuleError(f"rule {self.id!r}: code must be a non-empty string")
+        conf = self.confidence
+        if isinstance(conf, bool) or not isinstance(conf, int | float) or not 0.0 < float(conf) <= 1.0:
+            raise RuleError(f"rule {self.id!r}: confidence must be a number in (0, 1], got {conf!r}")
+        set_(self, "confidence", float(conf))
+        if not self.patterns and not self.regex:
+            raise RuleError(f"rule {self.id!r}: needs at least one pattern or regex")
+        phrases = []
+        for p in self.patterns:
+            try:
+                phrases.append(compile_phrase(p))
+            except ValueError as exc:
+                raise RuleError(f"rule {self.id!r}: pattern {p!r}: {exc}") from None
+        regexes = []
+        for r in self.regex:
+            try:
+                regexes.append(re.compile(r, re.IGNORECASE))
+            except re.error as exc:
+                raise RuleError(f"rule {self.id!r}: regex {r!r} is invalid: {exc}") from None
+        context: dict[str, re.Pattern[str] | None] = {}
+        for name in ("requires", "unless", "boost", "dampen"):
+            try:
+                context[name] = compile_alternation(getattr(self, name))
+            except ValueError as exc:
+                raise RuleError(f"rule {self.id!r}: {name}: {exc}") from None
+        set_(self, "_phrases", tuple(phrases))
+        set_(self, "_regexes", tuple(regexes))
+        set_(self, "_context", context)
+        if self.accept is not None and not callable(self.accept):
+            raise RuleError(f"rule {self.id!r}: accept must be callable")
+
+    def __call__(self, text: str | Incident) -> list[RuleMatch]:
+        """The matches of this rule alone in ``text`` (after negation and hedging)."""
+        return _Matcher((self,)).matches(_narrative(text), Counter())
+
+    def with_code(self, code: str) -> Rule:
+        """A copy of the rule voting for ``code`` (after resolving an alias)."""
+        return Rule(**{**self.to_dict(), "code": code}, accept=self.accept)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rule as a TOML-ready dict (without the ``accept`` hook)."""
+        out: dict[str, Any] = {"id": self.id, "code": self.code}
+        for name in ("description",):
+            if getattr(self, name):
+                out[name] = getattr(self, name)
+        out["confidence"] = self.confidence
+        for name in ("patterns", "regex", "requires", "unless", "boost", "dampen"):
+            if getattr(self, name):
+                out[name] = list(getattr(self, name))
+        if not self.negatable:
+            out["negatable"] = False
+        return out
+
+    def __repr__(self) -> str:
+        return f"Rule(id={self.id!r}, code={self.code!r}, patterns={len(self.patterns) + len(self.regex)})"
+
+
+def _narrative(text: str | Incident) -> str:
+    if isinstance(text, str):
+        return text
+    if isinstance(text, Incident):
+        return text.narrative
+    raise TypeError(f"expected a str or an Incident, got {type(text).__name__}")
+
+
+# -- matching ------------------------------------------------------------------------
+class _Matcher:
+    """All phrases of a tuple of rules, indexed by their first word for one linear pass."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.rules = tuple(rules)
+        self.by_word: dict[str, list[tuple[int, Phrase]]] = {}
+        self.by_prefix: dict[str, list[tuple[int, Phrase]]] = {}
+        for i, rule in enumerate(self.rules):
+            for ph in rule._phrases:
+                for w in ph.first_words:
+                    self.by_word.setdefault(w, []).append((i, ph))
+                for p in ph.first_prefixes:
+                    self.by_prefix.setdefault(p, []).append((i, ph))
+        self.prefix_lengths = tuple(sorted({len(p) for p in self.by_prefix}))
+        self.regex_rules = tuple(i for i, r in enumerate(self.rules) if r._regexes)
+
+    def candidates(self, seg: Segmented) -> Iterator[tuple[int, str, int, int]]:
+        """``(rule index, phrase, start, end)`` for every raw phrase match."""
+        text = seg.text
+        by_word, by_prefix, lengths = self.by_word, self.by_prefix, self.prefix_lengths
+        for tok, start in zip(seg.tokens, seg.token_starts, strict=True):
+            hits = by_word.get(tok)
+            if hits:
+                for i, ph in hits:
+                    m = ph.regex.match(text, start)
+                    if m and m.end() > start:
+                        yield i, ph.source, start, m.end()
+            if lengths:
+                for n in lengths:
+                    if n > len(tok):
+                        break
+                    hits = by_prefix.get(tok[:n])
+                    if hits:
+                        for i, ph in hits:
+                            m = ph.regex.match(text, start)
+                            if m and m.end() > start:
+                                yield i, ph.source, start, m.end()
+        for i in self.regex_rules:
+            for rx in self.rules[i]._regexes:
+                for m in rx.finditer(text):
+                    if m.end() > m.start():
+                        yield i, rx.pattern, m.start(), m.end()
+
+    def matches(self, text: str, faults: Counter[str], seg: Segmented | None = None) -> list[RuleMatch]:
+        seg = seg or segment(text)
+        out: list[RuleMatch] = []
+        seen: set[tuple[int, int, int]] = set()
+        for i, phrase, start, end in self.candidates(seg):
+            rule = self.rules[i]
+            key = (i, start, end)
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                m = _judge(rule, phrase, seg, start, end)
+            except Exception as exc:  # a fault in one rule must not stop the others
+                faults[rule.id] += 1
+                logger.warning("rule %r raised %s; match skipped", rule.id, type(exc).__name__)
+                continue
+            if m is not None:
+                out.append(m)
+        out.sort(key=lambda m: (m.start, m.end, m.rule_id))
+        return out
+
+
+def _judge(rule: Rule, phrase: str, seg: Segmented, start: int, end: int) -> RuleMatch | None:
+    """Apply context, negation, hedging and the accept hook to one raw match."""
+    text = seg.text
+    s_idx = seg.sentence_of(start)
+    s_start, s_end = seg.sentence_span(s_idx)
+    if end > s_end:  # a phrase may not run across a sentence boundary
+        return None
+    ctx = rule._context
+    req = ctx["requires"]
+    if req is not None and req.search(text, s_start, s_end) is None:
+        return None
+    unl = ctx["unless"]
+    if unl is not None and unl.search(text, s_start, s_end) is not None:
+        return None
+    hedged = _hedged(seg, start, s_start)
+    if rule.negatable and _negated(seg, start, end, s_start, s_end):
+        return None
+    confidence = rule.confidence
+    if ctx["boost"] is not None and ctx["boost"].search(text, s_start, s_end) is not None:
+        confidence = min(1.0, confidence + _BOOST)
+    if ctx["dampen"] is not None and ctx["dampen"].search(text, s_start, s_end) is not None:
+        confidence = max(0.05, confidence - _DAMPEN)
+    if hedged:
+        confidence *= _HEDGE_FACTOR
+    if rule.accept is not None:
+        sentence = text[s_start:s_end]
+        if not rule.accept(sentence, start - s_start, end - s_start):
+            return None
+    return RuleMatch(rule.id, rule.code, start, end, round(confidence, 4), hedged, phrase)
+
+
+def _clause_tokens(seg: Segmented, s_start: int, start: int, window: int) -> list[str]:
+    """Up to ``window`` lower-case tokens before ``start`` in its clause, nearest last."""
+    i, j = seg.token_range(s_start, start)
+    lo = max(i, j - window)
+    toks = list(seg.tokens[lo:j])
+    # a semicolon, colon or dash between tokens ends the clause
+    text = seg.text
+    for k in range(j - 1, lo, -1):
+        gap = text[seg.token_ends[k - 1] : seg.token_starts[k]]
+        if any(ch in gap for ch in ";:–—()"):
+            return toks[k - lo :]
+    return toks
+
+
+def _negated(seg: Segmented, start: int, end: int, s_start: int, s_end: int) -> bool:
+    text = seg.text
+    toks = _clause_tokens(seg, s_start, start, _NEG_WINDOW + 1)
+    for n in range(len(toks) - 1, -1, -1):
+        tok = toks[n]
+        if tok in _SCOPE_BREAK or tok == "and":
+            break
+        if tok in _NEG_WORDS or tok.endswith("n't"):
+            nxt = toks[n + 1] if n + 1 < len(toks) else ""
+            if nxt in _NEG_RELEASE or (tok == "no" and nxt in ("longer", "doubt")):
+                continue
+            if tok == "not" and n >= 1 and toks[n - 1] in ("whether", "if"):
+                continue
+            return True
+    # clause-wide cues: "there was no evidence that ... X"
+    i, j = seg.token_range(s_start, start)
+    lo = max(i, j - 25)
+    window_start = seg.token_starts[lo] if lo < j else start
+    before = text[window_start:start]
+    cue = None
+    for cue in _NEG_CLAUSE.finditer(before):
+        pass
+    if cue is not None:
+        between = before[cue.end() :]
+        if not re.search(r"(?<!\w)(?:but|however|although|though|yet|because|whereas|instead)(?!\w)|[;:]", between, re.IGNORECASE):
+            return True
+    after = text[end : min(s_end, end + 80)]
+    return bool(_NEG_AFTER.match(after))
+
+
+def _hedged(seg: Segmented, start: int, s_start: int) -> bool:
+    toks = _clause_tokens(seg, s_start, start, _HEDGE_WINDOW)
+    for tok in reversed(toks):
+        if tok in _SCOPE_BREAK and tok not in ("if", "whether"):
+            break
+        if tok in _HEDGE_WORDS:
+            return True
+    # a question is not an assertion
+    s_idx = seg.sentence_of(start)
+    _, s_end = seg.sentence_span(s_idx)
+    return seg.text[s_start:s_end].rstrip().endswith("?")
+
+
+# -- coverage -------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RuleCoverage:
+    """How one rule behaves on a corpus (fractions of the texts)."""
+
+    rule_id: str
+    code: str
+    fired: int
+    coverage: float
+    overlaps: float
+    conflicts: float
+    accuracy: float | None = None
+    faults: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageReport:
+    """Coverage, overlaps and conflicts of every rule on a corpus.
+
+    ``overlaps``: fraction of texts where the rule fired and any other rule fired too.
+    ``conflicts``: fraction of texts where another rule, voting for a different code,
+    fired on words overlapping this rule's evidence. ``accuracy``: when labels were
+    given, the fraction of the texts the rule fired on whose labels include its code
+    (or a code below it).
+    """
+
+    n_texts: int
+    rules: tuple[RuleCoverage, ...]
+    total_coverage: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "n_texts": self.n_texts,
+            "total_coverage": self.total_coverage,
+            "rules": [
+                {
+                    "rule_id": r.rule_id,
+                    "code": r.code,
+                    "fired": r.fired,
+                    "coverage": r.coverage,
+                    "overlaps": r.overlaps,
+                    "conflicts": r.conflicts,
+                    "accuracy": r.accuracy,
+                    "faults": r.faults,
+                }
+                for r in self.rules
+            ],
+        }
+
+    def table(self) -> str:
+        """A fixed-width table, one row per rule."""
+        head = f"{'rule':<40} {'code':<26} {'fired':>6} {'cover':>6} {'overlap':>7} {'conflict':>8} {'acc':>5} {'faults':>6}"
+        lines = [head, "-" * len(head)]
+        for r in self.rules:
+            acc = "-" if r.accuracy is None else f"{r.accuracy:.2f}"
+            lines.append(
+                f"{r.rule_id[:40]:<40} {r.code[:26]:<26} {r.fired:>6} {r.coverage:>6.3f} "
+                f"{r.overlaps:>7.3f} {r.conflicts:>8.3f} {acc:>5} {r.faults:>6}"
+            )
+        lines.append(f"{self.n_texts} texts; {self.total_coverage:.1%} have at least one rule firing")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+# -- the rule set ---------------------------------------------------------------------
+_BUILTIN_TAXONOMIES: Final = ("safeguarding", "asrs")
+
+
+class RuleSet:
+    """An ordered collection of rules for one taxonomy.
+
+    Parameters
+    ----------
+    rules : iterable of Rule, optional
+        Rules to register, in order.
+    taxonomy : str, Path or Taxonomy, optional
+        The taxonomy whose codes the rules vote for (default ``safeguarding``). Codes
+        are checked at registration; aliases are resolved to codes.
+
+    Examples
+    --------
+    >>> rs = RuleSet()
+    >>> rs.register(Rule("lapse.forgot", "ERR.LAPSE", patterns=["forgot"]))
+    >>> len(rs), [r.id for r in rs]
+    (1, ['lapse.forgot'])
+    """
+
+    def __init__(self, rules: Iterable[Rule] = (), *, taxonomy: str | Path | Taxonomy | None = None) -> None:
+        self.taxonomy: Taxonomy = load_taxonomy(taxonomy)
+        self._rules: dict[str, Rule] = {}
+        self._matcher: _Matcher | None = None
+        self.faults: Counter[str] = Counter()
+        for rule in rules:
+            self.register(rule)
+
+    # -- registry ----------------------------------------------------------------
+    def register(self, rule: Rule) -> None:
+        """Add ``rule``; refuses duplicate ids and codes the taxonomy does not have."""
+        if not isinstance(rule, Rule):
+            raise RuleError(f"expected a Rule, got {type(rule).__name__}")
+        if rule.id in self._rules:
+            raise RuleError(f"duplicate rule id {rule.id!r}")
+        try:
+            code = self.taxonomy.resolve(rule.code)
+        except UnknownCodeError as exc:
+            raise UnknownCodeError(rule.code, self.taxonomy.name, self.taxonomy.codes) from exc
+        if code != rule.code:
+            rule = rule.with_code(code)
+        self._rules[rule.id] = rule
+        self._matcher = None
+
+    def remove(self, rule_id: str) -> Rule:
+        """Remove and return the rule with id ``rule_id``."""
+        try:
+            rule = self._rules.pop(rule_id)
+        except KeyError:
+            raise RuleError(f"no rule with id {rule_id!r}") from None
+        self._matcher = None
+        return rule
+
+    def select(self, prefix: str) -> RuleSet:
+        """A new RuleSet with the rules whose code is ``prefix`` or below it."""
+        code = self.taxonomy.resolve(prefix)
+        out = RuleSet(taxonomy=self.taxonomy)
+        for rule in self._rules.values():
+            if rule.code == code or rule.code.startswith(code + "."):
+                out._rules[rule.id] = rule
+        return out
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(tuple(self._rules.values()))
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __contains__(self, rule_id: object) -> bool:
+        return rule_id in self._rules
+
+    def __getitem__(self, rule_id: str) -> Rule:
+        try:
+            return self._rules[rule_id]
+        except KeyError:
+            raise RuleError(f"no rule with id {rule_id!r}") from None
+
+    def __repr__(self) -> str:
+        return f"RuleSet(taxonomy={self.taxonomy.name!r}, rules={len(self)})"
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        """Rule ids in order: the columns of :meth:`vote_matrix`."""
+        return tuple(self._rules)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The codes the rules vote for, in taxonomy order: the columns of :meth:`code_scores`."""
+        have = {r.code for r in self._rules.values()}
+        return tuple(c for c in self.taxonomy.codes if c in have)
+
+    # -- constructors ------------------------------------------------------------
+    @classmethod
+    def default(cls, taxonomy: str = "safeguarding") -> RuleSet:
+        """The built-in rules for ``taxonomy`` (``"safeguarding"`` or ``"asrs"``).
+
+        The compiled rules are cached per taxonomy, so repeated calls are cheap; each
+        call returns a new RuleSet that may be changed without affecting others.
+        """
+        name = taxonomy.name if isinstance(taxonomy, Taxonomy) else taxonomy
+        if name not in _BUILTIN_TAXONOMIES:
+            raise RuleError(
+                f"no built-in rules for taxonomy {name!r}; built-in rules exist for "
+                f"{', '.join(_BUILTIN_TAXONOMIES)} (load others with RuleSet.from_toml)"
+            )
+        rules, matcher = _builtin(name)
+        out = cls(taxonomy=name)
+        out._rules = {r.id: r for r in rules}
+        out._matcher = matcher
+        return out
+
+    @classmethod
+    def from_toml(cls, path: str | Path, taxonomy: str | Path | Taxonomy | None = None) -> RuleSet:
+        """Load rules from a TOML file (see docs/rules.md for the format).
+
+        Raises
+        ------
+        RuleError
+            The file is unreadable or invalid; the message names the file, line and rule.
+        UnknownCodeError
+            A rule votes for a code the taxonomy does not have.
+        """
+        p = Path(path)
+        try:
+            blob = p.read_bytes()
+        except OSError as exc:
+            raise RuleError(f"{p}: cannot read rule file ({exc.strerror})") from None
+        return cls._from_blob(blob, str(p), taxonomy)
+
+    @classmethod
+    def _from_blob(cls, blob: bytes, source: str, taxonomy: str | Path | Taxonomy | None) -> RuleSet:
+        rules, declared = _parse_rule_file(blob, source)
+        out = cls(taxonomy=taxonomy if taxonomy is not None else declared)
+        lines = _rule_lines(blob)
+        for n, rule in enumerate(rules):
+            line = lines[n] if n < len(lines) else 0
+            try:
+                out.register(rule)
+            except UnknownCodeError as exc:
+                raise UnknownCodeError(rule.code, out.taxonomy.name, out.taxonomy.codes) from exc
+            except RuleError as exc:
+                raise RuleError(f"{source}:{line}: rule {rule.id!r}: {exc}") from None
+        return out
+
+    def extend(self, rules: Iterable[Rule]) -> None:
+        """Register several rules."""
+        for rule in rules:
+            self.register(rule)
+
+    # -- applying ------------------------------------------------------------------
+    def _get_matcher(self) -> _Matcher:
+        if self._matcher is None:
+            self._matcher = _Matcher(tuple(self._rules.values()))
+        return self._matcher
+
+    def matches(self, text_or_incident: str | Incident) -> list[RuleMatch]:
+        """Every individual rule match, in text order."""
+        text = _narrative(text_or_incident)
+        return self._get_matcher().matches(text, self.faults)
+
+    def apply(self, text_or_incident: str | Incident) -> list[Finding]:
+        """One :class:`~humanfactors.models.Finding` per code that a rule voted for.
+
+        Confidence combines the matches of a code (each one more makes it likelier);
+        evidence spans index the given text exactly; the explanation says which rules
+        fired on which words. Findings come in taxonomy order.
+        """
+        text = _narrative(text_or_incident)
+        matches = self._get_matcher().matches(text, self.faults)
+        by_code: dict[str, list[RuleMatch]] = {}
+        for m in matches:
+            by_code.setdefault(m.code, []).append(m)
+        order = {c: i for i, c in enumerate(self.taxonomy.codes)}
+        findings = []
+        for code in sorted(by_code, key=lambda c: order.get(c, len(order))):
+            findings.append(_finding(code, by_code[code], text))
+        return findings
+
+    def code_scores(self, texts: Iterable[str | Incident]) -> tuple[tuple[str, ...], np.ndarray]:
+        """The highest rule confidence per code for each text (0 where none fired).
+
+        Returns
+        -------
+        codes : tuple of str
+            Column order (see :attr:`codes`).
+        scores : numpy.ndarray of shape (n_texts, n_codes), float64
+        """
+        import numpy as np
+
+        codes = self.codes
+        col = {c: j for j, c in enumerate(codes)}
+        matcher = self._get_matcher()
+        rows = []
+        for t in texts:
+            row = np.zeros(len(codes), dtype=np.float64)
+            for m in matcher.matches(_narrative(t), self.faults):
+                j = col[m.code]
+                if m.confidence > row[j]:
+                    row[j] = m.confidence
+            rows.append(row)
+        if not rows:
+            return codes, np.zeros((0, len(codes)), dtype=np.float64)
+        return codes, np.vstack(rows)
+
+    def vote_matrix(self, texts: Iterable[str | Incident]) -> np.ndarray:
+        """An int8 array (n_texts, n_rules): 1 where a rule fired, 0 where it abstained.
+
+        Columns follow :attr:`rule_ids`. This is the label matrix a weak-supervision
+        label model expects (each rule votes only for its own code, or abstains).
+        """
+        import numpy as np
+
+        ids = self.rule_ids
+        col = {r: j for j, r in enumerate(ids)}
+        matcher = self._get_matcher()
+        rows = []
+        for t in texts:
+            row = np.zeros(len(ids), dtype=np.int8)
+            for m in matcher.matches(_narrative(t), self.faults):
+                row[col[m.rule_id]] = 1
+            rows.append(row)
+        if not rows:
+            return np.zeros((0, len(ids)), dtype=np.int8)
+        return np.vstack(rows)
+
+    def analyse_coverage(
+        self,
+        texts: Iterable[str | Incident],
+        labels: Iterable[Iterable[str]] | None = None,
+    ) -> CoverageReport:
+        """Per rule: how often it fires, overlaps other rules and conflicts with them.
+
+        Parameters
+        ----------
+        texts : iterable of str or Incident
+        labels : iterable of iterables of codes, optional
+            The true codes of each text; gives each rule's empirical accuracy.
+        """
+        ids = self.rule_ids
+        matcher = self._get_matcher()
+        fired: Counter[str] = Counter()
+        overlap: Counter[str] = Counter()
+        conflict: Counter[str] = Counter()
+        correct: Counter[str] = Counter()
+        label_list = None if labels is None else [set(ls) for ls in labels]
+        faults_before = Counter(self.faults)
+        n = 0
+        any_fired = 0
+        for n_idx, t in enumerate(texts):
+            n += 1
+            ms = matcher.matches(_narrative(t), self.faults)
+            here = {m.rule_id for m in ms}
+            if here:
+                any_fired += 1
+            for rid in here:
+                fired[rid] += 1
+                if len(here) > 1:
+                    overlap[rid] += 1
+            conflicted: set[str] = set()
+            for a in ms:
+                for b in ms:
+                    if b.start >= a.end:
+                        break
+                    if a.code != b.code and a.start < b.end and b.start < a.end:
+                        conflicted.add(a.rule_id)
+            for rid in conflicted:
+                conflict[rid] += 1
+            if label_list is not None:
+                if n_idx >= len(label_list):
+                    raise RuleError(f"labels has {len(label_list)} entries but texts has more")
+                truth = label_list[n_idx]
+                for rid in here:
+                    code = self._rules[rid].code
+                    if any(t_ == code or t_.startswith(code + ".") for t_ in truth):
+                        correct[rid] += 1
+        if label_list is not None and len(label_list) != n:
+            raise RuleError(f"labels has {len(label_list)} entries but texts has {n}")
+        denom = max(n, 1)
+        rows = tuple(
+            RuleCoverage(
+                rule_id=rid,
+                code=self._rules[rid].code,
+                fired=fired[rid],
+                coverage=fired[rid] / denom,
+                overlaps=overlap[rid] / denom,
+                conflicts=conflict[rid] / denom,
+                accuracy=(correct[rid] / fired[rid] if fired[rid] else None) if label_list is not None else None,
+                faults=self.faults[rid] - faults_before[rid],
+            )
+            for rid in ids
+        )
+        return CoverageReport(n_texts=n, rules=rows, total_coverage=any_fired / denom)
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """Every rule as a dict, in order."""
+        return [r.to_dict() for r in self._rules.values()]
+
+
+def _finding(code: str, matches: list[RuleMatch], text: str) -> Finding:
+    best: dict[str, float] = {}
+    for m in matches:
+        best[m.rule_id] = max(best.get(m.rule_id, 0.0), m.confidence)
+    # Independent rules agreeing raise confidence (noisy-or), capped below certainty.
+    miss = math.prod(1.0 - c for c in best.values())
+    confidence = min(0.99, max(max(best.values()), 1.0 - miss))
+    spans = sorted({(m.start, m.end) for m in matches})
+    evidence = tuple(Evidence(start=s, end=e, text=text[s:e]) for s, e in spans)
+    parts = []
+    for m in matches[:5]:
+        words = text[m.start : m.end]
+        if len(words) > 80:
+            words = words[:77] + "..."
+        note = " (hedged)" if m.hedged else ""
+        parts.append(f"rule {m.rule_id} matched {words!r}{note}")
+    more = f"; and {len(matches) - 5} more" if len(matches) > 5 else ""
+    explanation = f"{code}: " + "; ".join(parts) + more
+    return Finding(
+        code=code,
+        confidence=round(confidence, 4),
+        source=Source.RULE,
+        evidence=evidence,
+        explanation=explanation[:2000],
+        rule_ids=tuple(best),
+    )
+
+
+# -- rule files ---------------------------------------------------------------------------
+_RULE_KEYS: Final = frozenset(
+    "id code description confidence patterns regex requires unless boost dampen negatable".split()
+)
+
+
+def _rule_lines(blob: bytes) -> list[int]:
+    """1-based line numbers of each ``[[rules]]`` header, in order."""
+    out = []
+    for n, line in enumerate(blob.decode("utf-8", "replace").splitlines(), start=1):
+        if line.strip().startswith("[[rules]]"):
+            out.append(n)
+    return out
+
+
+def _parse_rule_file(blob: bytes, source: str) -> tuple[list[Rule], str | None]:
+    try:
+        data = tomllib.loads(blob.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise RuleError(f"{source}: not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleError(f"{source}: invalid TOML: {exc}") from None
+    extra = set(data) - {"ruleset", "rules"}
+    if extra:
+        raise RuleError(f"{source}: unknown top-level keys {sorted(extra)}; expected [ruleset] and [[rules]]")
+    head = data.get("ruleset", {})
+    if not isinstance(head, Mapping):
+        raise RuleError(f"{source}: [ruleset] must be a table")
+    declared = head.get("taxonomy")
+    if declared is not None and not isinstance(declared, str):
+        raise RuleError(f"{source}: [ruleset] taxonomy must be a string")
+    items = data.get("rules")
+    if not isinstance(items, list) or not items:
+        raise RuleError(f"{source}: no [[rules]] entries")
+    lines = _rule_lines(blob)
+    rules = []
+    for n, item in enumerate(items):
+        line = lines[n] if n < len(lines) else 0
+        where = f"{source}:{line}"
+        if not isinstance(item, Mapping):
+            raise RuleError(f"{where}: rule #{n + 1} is not a table")
+        rid = item.get("id", f"#{n + 1}")
+        unknown = set(item) - _RULE_KEYS
+        if unknown:
+            raise RuleError(f"{where}: rule {rid!r}: unknown keys {sorted(unknown)}; allowed: {sorted(_RULE_KEYS)}")
+        for key in ("id", "code"):
+            if not isinstance(item.get(key), str):
+                raise RuleError(f"{where}: rule {rid!r}: {key!r} is required and must be a string")
+        for key in ("patterns", "regex", "requires", "unless", "boost", "dampen"):
+            value = item.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise RuleError(f"{where}: rule {rid!r}: {key!r} must be a list of strings")
+        if "negatable" in item and not isinstance(item["negatable"], bool):
+            raise RuleError(f"{where}: rule {rid!r}: 'negatable' must be true or false")
+        if "description" in item and not isinstance(item["description"], str):
+            raise RuleError(f"{where}: rule {rid!r}: 'description' must be a string")
+        try:
+            rules.append(Rule(**dict(item)))
+        except RuleError as exc:
+            raise RuleError(f"{where}: {exc}") from None
+    return rules, declared
+
+
+def _builtin_files(name: str) -> list[tuple[bytes, str]]:
+    base = resources.files("humanfactors.rules") / "builtin"
+    out = []
+    single = base / f"{name}.toml"
+    if single.is_file():
+        out.append((single.read_bytes(), f"builtin/{name}.toml"))
+    folder = base / name
+    if folder.is_dir():
+        for res in sorted(folder.iterdir(), key=lambda r: r.name):
+            if res.name.endswith(".toml"):
+                out.append((res.read_bytes(), f"builtin/{name}/{res.name}"))
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _builtin(name: str) -> tuple[tuple[Rule, ...], _Matcher]:
+    rs = RuleSet(taxonomy=name)
+    for blob, source in _builtin_files(name):
+        part = RuleSet._from_blob(blob, source, name)
+        for rule in part:
+            try:
+                rs.register(rule)
+            except RuleError as exc:
+                raise RuleError(f"{source}: {exc}") from None
+    rules = tuple(rs)
+    return rules, _Matcher(rules)
