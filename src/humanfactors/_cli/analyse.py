@@ -1,0 +1,165 @@
+"""``humanfactors analyse INPUT...``: analyse reports end to end, JSONL out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+HELP = "analyse reports: redaction, rules, classifier and quality checks (JSONL out)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="input files, or - for stdin")
+    parser.add_argument("-o", "--output", metavar="OUT", help="write analyses here (default stdout)")
+    parser.add_argument("--format", choices=["jsonl", "csv", "asrs", "txt"],
+                        help="input format (default: from the file suffix; jsonl for stdin)")
+    parser.add_argument("--text-column", action="append", metavar="NAME",
+                        help="CSV column(s) holding the narrative; several are joined")
+    parser.add_argument("--id-column", metavar="NAME", help="CSV column holding the report id")
+    parser.add_argument("--model", metavar="MODEL", help="a saved model file (default: the embedded model)")
+    parser.add_argument("--no-model", action="store_true", help="rules and checks only")
+    parser.add_argument("--no-rules", action="store_true", help="do not apply the built-in rules")
+    parser.add_argument("--taxonomy", metavar="NAME", help="taxonomy name or TOML path (default safeguarding)")
+    parser.add_argument("--no-redact", action="store_true", help="do not redact personal data first")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (-1: all cores)")
+    parser.add_argument("--batch-size", type=int, default=64, metavar="N", help="reports per task")
+    parser.add_argument("--resume", action="store_true",
+                        help="append to OUT, skipping ids already there (after a crash or stop)")
+    parser.add_argument("--errors", metavar="FILE", help="write error records here (default stderr)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+
+class _Progress:
+    """A one-line progress display on stderr, only when it is a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.start = time.perf_counter()
+        self.last = 0.0
+
+    def update(self, done: int, failed: int) -> None:
+        now = time.perf_counter()
+        if not self.enabled or now - self.last < 0.2:
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-9)
+        sys.stderr.write(f"\ranalysed {done:,} reports ({failed:,} failed), {rate:,.0f}/s   ")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r" + " " * 70 + "\r")
+
+
+def _done_ids(path: Path) -> set[str]:
+    """Ids already written to OUT; a torn last line (a crash mid-write) is cut off."""
+    done: set[str] = set()
+    if not path.exists():
+        return done
+    with open(path, "rb+") as fh:
+        data = fh.read()
+        good_end = data.rfind(b"\n") + 1
+        if good_end != len(data):
+            fh.truncate(good_end)
+    for raw in data[:good_end].splitlines():
+        try:
+            rec = json.loads(raw)
+            done.add(rec["incident"]["id"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return done
+
+
+class _LineWriter:
+    """Writes whole lines with one write() each, so a line is on disk entirely or not at all."""
+
+    def __init__(self, target: str | None, append: bool) -> None:
+        self.fd: int | None = None
+        self.stream: IO[str] | None = None
+        if target is None or target == "-":
+            self.stream = sys.stdout
+        else:
+            flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+            self.fd = os.open(target, flags, 0o644)
+            if not append:
+                os.close(self.fd)
+                self.fd = os.open(target, os.O_WRONLY | os.O_APPEND)
+
+    def write(self, line: str) -> None:
+        if self.fd is not None:
+            os.write(self.fd, (line + "\n").encode("utf-8"))
+        else:
+            assert self.stream is not None
+            self.stream.write(line + "\n")
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.fsync(self.fd)
+            os.close(self.fd)
+        elif self.stream is not None:
+            self.stream.flush()
+
+
+def _records(args: argparse.Namespace, skip: set[str]) -> Iterator[Any]:
+    from ..io import iter_records
+    from ..models import Incident
+
+    for name in args.inputs:
+        fmt = args.format or ("jsonl" if name == "-" else None)
+        for line, item in iter_records(name, format=fmt, text_columns=args.text_column,
+                                       id_column=args.id_column):
+            if skip and isinstance(item, Incident) and item.id in skip:
+                continue
+            yield line, item
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..exceptions import InputError
+    from ..models import RecordError
+    from ..pipeline import analyse_many
+
+    if args.resume and not args.output:
+        raise InputError("--resume needs -o OUT: it skips the ids already written there")
+    for name in args.inputs:
+        if name != "-" and not Path(name).exists():
+            raise InputError(f"input file not found: {name}")
+    if args.jobs == 0 or args.jobs < -1:
+        raise InputError(f"--jobs must be a positive number or -1, got {args.jobs}")
+    skip = _done_ids(Path(args.output)) if args.resume else set()
+    model: Any = False if args.no_model else args.model
+    rules: Any = False if args.no_rules else None
+    out = _LineWriter(args.output, append=args.resume)
+    err_stream: IO[str] = open(args.errors, "w", encoding="utf-8") if args.errors else sys.stderr
+    progress = _Progress(not args.quiet)
+    codes: Counter[str] = Counter()
+    done = failed = 0
+    try:
+        results = analyse_many(_records(args, skip), taxonomy=args.taxonomy, model=model, rules=rules,
+                               redact=not args.no_redact, n_jobs=args.jobs, batch_size=args.batch_size)
+        for result in results:
+            if isinstance(result, RecordError):
+                failed += 1
+                err_stream.write(result.model_dump_json(exclude_none=True) + "\n")
+            else:
+                done += 1
+                codes.update(result.codes)
+                out.write(result.model_dump_json())
+            progress.update(done, failed)
+    finally:
+        progress.close()
+        out.close()
+        if args.errors:
+            err_stream.close()
+    if not args.quiet:
+        top = ", ".join(f"{c} {n}" for c, n in codes.most_common(8)) or "none"
+        skipped = f", {len(skip):,} already in OUT" if skip else ""
+        print(f"humanfactors analyse: {done:,} analysed, {failed:,} failed{skipped}; most frequent codes: {top}",
+              file=sys.stderr)
+    return 1 if failed else 0

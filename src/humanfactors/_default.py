@@ -1,0 +1,126 @@
+"""The embedded default model: trained from the bundled corpus, cached, never downloaded.
+
+The first call trains a :class:`~humanfactors.classifier.HumanFactorsClassifier` on the
+train split of the bundled corpus (redacted first, exactly as reports are at analysis
+time), deterministically, and saves it in the user cache directory under a key made of
+the library version, the scikit-learn version and a hash of the corpus. Later calls, in
+this process or another, load that file. Concurrent first calls build it once (a file
+lock), and a damaged cache file is rebuilt rather than trusted.
+
+Set ``HUMANFACTORS_CACHE_DIR`` to move the cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._version import __version__
+from .exceptions import ModelLoadError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .classifier import HumanFactorsClassifier
+
+__all__ = ["cache_dir", "default_model", "default_model_path"]
+
+log = logging.getLogger(__name__)
+
+
+def cache_dir() -> Path:
+    """Where cached models live (``HUMANFACTORS_CACHE_DIR`` or the user cache directory)."""
+    env = os.environ.get("HUMANFACTORS_CACHE_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("humanfactors", appauthor=False))
+
+
+def default_model_path() -> Path:
+    """The cache file of the default model for this version, scikit-learn and corpus."""
+    import sklearn
+
+    from .corpus import corpus_fingerprint
+
+    key = f"{__version__}-sk{sklearn.__version__}-{corpus_fingerprint()[:16]}"
+    return cache_dir() / f"default-{key}.hfmodel"
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as fh:
+        try:
+            import fcntl
+
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        except ImportError:  # pragma: no cover - Windows: no lock, last writer wins
+            pass
+        yield
+
+
+def training_texts_and_labels() -> tuple[list[str], list[list[str]]]:
+    """The default model's training data: the corpus train split, redacted."""
+    from .corpus import load_corpus
+
+    reports = load_corpus("train")
+    texts = [r.narrative for r in reports]
+    try:
+        from .redact import Redactor
+    except ImportError:  # pragma: no cover - redaction is part of the package
+        pass
+    else:
+        redactor = Redactor()
+        texts = [redactor.redact(t).text for t in texts]
+    return texts, [list(r.codes) for r in reports]
+
+
+def build_default_model() -> HumanFactorsClassifier:
+    """Train the default model from the bundled corpus (deterministic)."""
+    from .classifier import HumanFactorsClassifier
+
+    texts, labels = training_texts_and_labels()
+    model = HumanFactorsClassifier(taxonomy="safeguarding", random_state=0)
+    return model.fit(texts, labels)
+
+
+@functools.lru_cache(maxsize=1)
+def default_model() -> HumanFactorsClassifier:
+    """The embedded default classifier for the ``safeguarding`` taxonomy.
+
+    Built on first use from the bundled corpus and cached on disk; no network.
+
+    Examples
+    --------
+    >>> from humanfactors import default_model
+    >>> model = default_model()                                   # doctest: +SKIP
+    >>> model.predict_codes(["I forgot to send the referral."])   # doctest: +SKIP
+    [['ERR.LAPSE']]
+    """
+    from .persistence import load_model, save_model
+
+    path = default_model_path()
+    if path.exists():
+        try:
+            return load_model(path, trusted=True)
+        except ModelLoadError as exc:
+            log.warning("cached default model unusable (%s); rebuilding", exc)
+    with _file_lock(path.with_suffix(".lock")):
+        if path.exists():  # another process built it while we waited
+            try:
+                return load_model(path, trusted=True)
+            except ModelLoadError:
+                pass
+        log.info("building the default model from the bundled corpus (once)")
+        model = build_default_model()
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        from .corpus import corpus_fingerprint
+
+        save_model(model, tmp, training_data={"sha256": corpus_fingerprint(), "n": len(model.classes_)})
+        os.replace(tmp, path)
+        return model

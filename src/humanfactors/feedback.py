@@ -1,0 +1,72 @@
+"""Plain-English feedback for the person who reported.
+
+The most common complaint about reporting systems is "I never get any feedback". Every
+:class:`~humanfactors.models.Analysis` carries a short note that says which factors were
+seen and why, quoting the reporter's own words, what went well, and how the report could
+be more useful. It is written about the system, never about the reporter's fault.
+"""
+
+from __future__ import annotations
+
+from .models import Analysis, Finding
+from .taxonomy import Taxonomy
+
+__all__ = ["compose_feedback"]
+
+_MAX_FACTORS = 4
+_MAX_QUOTE = 90
+
+
+def _quote(finding: Finding) -> str:
+    if not finding.evidence:
+        return ""
+    text = " ".join(finding.evidence[0].text.split())
+    if len(text) > _MAX_QUOTE:
+        text = text[: _MAX_QUOTE - 1].rstrip() + "…"
+    return f" — you wrote “{text}”"
+
+
+def _name(tax: Taxonomy, code: str) -> str:
+    factor = tax.get(code)
+    return factor.name if factor is not None else code
+
+
+def _strength(confidence: float) -> str:
+    if confidence >= 0.8:
+        return "clearly"
+    if confidence >= 0.5:
+        return "probably"
+    return "possibly"
+
+
+def compose_feedback(analysis: Analysis, taxonomy: Taxonomy) -> str:
+    """A short note for the reporter: factors seen (with quotes), what went well, suggestions."""
+    risks = [f for f in analysis.findings if not _protective(taxonomy, f.code)]
+    wells = [f for f in analysis.findings if _protective(taxonomy, f.code)]
+    lines = ["Thank you for your report."]
+    if risks:
+        lines.append("What we think contributed:")
+        for f in risks[:_MAX_FACTORS]:
+            lines.append(f"- {_name(taxonomy, f.code)} ({f.code}), {_strength(f.confidence)}{_quote(f)}.")
+        if len(risks) > _MAX_FACTORS:
+            lines.append(f"- and {len(risks) - _MAX_FACTORS} more factor(s) in the full analysis.")
+    else:
+        lines.append("We did not recognise a specific human factor in it; the suggestions below may help.")
+    if wells:
+        lines.append("What went well, and is worth sharing:")
+        for f in wells[:_MAX_FACTORS]:
+            lines.append(f"- {_name(taxonomy, f.code)}{_quote(f)}.")
+    if analysis.quality_issues:
+        lines.append("To make reports like this even more useful for learning:")
+        for q in analysis.quality_issues:
+            lines.append(f"- {q.suggestion}")
+    lines.append(
+        "These are patterns in how work is organised, not judgements of anyone's fault; "
+        "they will be pooled with other reports to find what needs to change."
+    )
+    return "\n".join(lines)
+
+
+def _protective(taxonomy: Taxonomy, code: str) -> bool:
+    factor = taxonomy.get(code)
+    return factor is not None and factor.polarity == "protective"

@@ -1,0 +1,508 @@
+"""The main job: analyse reports end to end.
+
+:func:`analyse` takes one report through redaction, rules, the classifier and the
+report-quality checks and returns an :class:`~humanfactors.models.Analysis`.
+:func:`analyse_many` does the same for a stream of records, in input order, in parallel
+if asked, with memory that does not grow with the input, and yields exactly one item per
+input: an ``Analysis`` or a :class:`~humanfactors.models.RecordError`.
+
+Combined confidence
+-------------------
+When a rule and the model both find a code, the two findings become one finding with
+``source="combined"``, the evidence of both, and confidence ``1 - (1 - p_rule)(1 - p_model)``
+(a noisy-OR: each is treated as independent evidence, so agreement raises confidence
+and neither alone is overridden).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .exceptions import HumanFactorsError, InputError
+from .models import (
+    Analysis,
+    CodedIncident,
+    Evidence,
+    Finding,
+    Incident,
+    QualityIssue,
+    RecordError,
+    RedactionSpan,
+    Severity,
+    Source,
+)
+from .taxonomy import Taxonomy, load_taxonomy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .classifier import HumanFactorsClassifier
+    from .rules import RuleSet
+
+__all__ = ["Analyser", "analyse", "analyse_many", "combine_confidence"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 64
+_MODEL_EVIDENCE_TERMS = 3
+
+
+def combine_confidence(p_rule: float, p_model: float) -> float:
+    """Noisy-OR of a rule's and the model's confidence in the same code."""
+    return 1.0 - (1.0 - p_rule) * (1.0 - p_model)
+
+
+def _coerce(record: object, line: int | None = None) -> Incident:
+    if isinstance(record, CodedIncident):
+        return record.to_incident()
+    if isinstance(record, Incident):
+        return record
+    if isinstance(record, str):
+        return Incident.from_text(record)
+    if isinstance(record, Mapping):
+        data = {k: v for k, v in record.items() if k not in ("codes", "evidence", "pii")}
+        if "id" not in data and isinstance(data.get("narrative"), str):
+            return Incident.from_text(data.pop("narrative"), **data)
+        return Incident.model_validate(data)
+    raise InputError(
+        f"cannot analyse a {type(record).__name__}: give a str, a mapping or an Incident"
+    )
+
+
+def _placeholder_spans(spans: Sequence[RedactionSpan], redacted: str) -> list[Evidence]:
+    """Where each replacement stands in the redacted text."""
+    out, shift = [], 0
+    for sp in sorted(spans, key=lambda s: s.start):
+        start = sp.start + shift
+        end = start + len(sp.replacement)
+        if 0 <= start < end <= len(redacted) and redacted[start:end] == sp.replacement:
+            out.append(Evidence(start=start, end=end, text=sp.replacement))
+        shift += len(sp.replacement) - (sp.end - sp.start)
+    return out
+
+
+@dataclass
+class Analyser:
+    """A configured analysis chain: build once, call many times.
+
+    Parameters
+    ----------
+    taxonomy : str, Path or Taxonomy, optional
+        Defaults to ``safeguarding``.
+    model : HumanFactorsClassifier, path, False or None
+        ``None`` uses the embedded default model for the ``safeguarding`` taxonomy (and
+        no model for other taxonomies); a path loads a saved model; ``False`` disables
+        the model.
+    rules : RuleSet, False or None
+        ``None`` uses the built-in rules for the taxonomy where there are some; ``False``
+        disables rules.
+    redact : bool
+        Redact personal data before anything else sees the text (default True).
+    checks : bool
+        Run the report-quality checks (default True).
+    """
+
+    taxonomy: str | Path | Taxonomy | None = None
+    model: Any = None
+    rules: Any = None
+    redact: bool = True
+    checks: bool = True
+    _tax: Taxonomy = field(init=False, repr=False)
+    _model: Any = field(init=False, repr=False, default=None)
+    _rules: Any = field(init=False, repr=False, default=None)
+    _redactor: Any = field(init=False, repr=False, default=None)
+
+    def __post_init__(self) -> None:
+        self._tax = load_taxonomy(self.taxonomy)
+        self._model = self._resolve_model(self.model)
+        self._rules = self._resolve_rules(self.rules)
+        if self.redact:
+            from .redact import Redactor
+
+            self._redactor = Redactor()
+
+    # -- configuration ------------------------------------------------------------
+    def _resolve_model(self, model: Any) -> Any:
+        if model is False:
+            return None
+        if model is None:
+            if self._tax.name != "safeguarding":
+                return None
+            from ._default import default_model
+
+            return default_model()
+        if isinstance(model, (str, os.PathLike)):
+            from .persistence import load_model
+
+            return load_model(model)
+        if not hasattr(model, "predict_proba"):
+            raise InputError(f"model must be a fitted classifier, a path, False or None; got {type(model).__name__}")
+        return model
+
+    def _resolve_rules(self, rules: Any) -> Any:
+        if rules is False:
+            return None
+        from .rules import RuleSet
+
+        if rules is None:
+            try:
+                return RuleSet.default(self._tax.name)
+            except HumanFactorsError:
+                log.info("no built-in rules for taxonomy %s", self._tax.name)
+                return None
+        if not isinstance(rules, RuleSet):
+            raise InputError(f"rules must be a RuleSet, False or None; got {type(rules).__name__}")
+        return rules
+
+    @property
+    def model_version(self) -> str | None:
+        """A short identifier of the model in use, recorded on every analysis."""
+        if self._model is None:
+            return None
+        version = getattr(self._model, "model_version_", None)
+        return str(version) if version else type(self._model).__name__
+
+    # -- one report ---------------------------------------------------------------
+    def __call__(self, record: object) -> Analysis:
+        return self.analyse(record)
+
+    def analyse(self, record: object) -> Analysis:
+        """Analyse one report (str, mapping, Incident or CodedIncident)."""
+        return self.analyse_batch([record])[0]
+
+    def analyse_batch(self, records: Sequence[object]) -> list[Analysis]:
+        """Analyse several reports at once (the model predicts them in one call)."""
+        incidents = [_coerce(r) for r in records]
+        redactions: list[tuple[RedactionSpan, ...]] = []
+        prepared: list[Incident] = []
+        for inc in incidents:
+            if self._redactor is not None:
+                red = self._redactor.redact(inc.narrative)
+                prepared.append(inc.model_copy(update={"narrative": red.text}))
+                redactions.append(tuple(red.spans))
+            else:
+                prepared.append(inc)
+                redactions.append(())
+        texts = [p.narrative for p in prepared]
+        model_findings = self._model_findings(texts)
+        out = []
+        for inc, spans, found in zip(prepared, redactions, model_findings, strict=True):
+            rule_findings = self._rules.apply(inc) if self._rules is not None else []
+            findings = self._merge(rule_findings, found)
+            issues = self._quality(inc, spans)
+            analysis = Analysis(
+                incident=inc,
+                findings=tuple(findings),
+                quality_issues=tuple(issues),
+                redactions=spans,
+                redacted=self._redactor is not None,
+                taxonomy=self._tax.name,
+                taxonomy_version=self._tax.version,
+                model_version=self.model_version,
+            )
+            from .feedback import compose_feedback
+
+            out.append(analysis.model_copy(update={"feedback": compose_feedback(analysis, self._tax)}))
+        return out
+
+    # -- stages ---------------------------------------------------------------------
+    def _model_findings(self, texts: list[str]) -> list[list[Finding]]:
+        if self._model is None:
+            return [[] for _ in texts]
+        proba = self._model.predict_proba(texts)
+        chosen = self._model.predict(texts)
+        classes = list(self._model.classes_)
+        out: list[list[Finding]] = []
+        explain = getattr(self._model, "explain", None)
+        for i, text in enumerate(texts):
+            codes = [c for j, c in enumerate(classes) if chosen[i, j]]
+            if not codes:
+                out.append([])
+                continue
+            spans = self._explain(explain, text, codes)
+            found = []
+            for code in codes:
+                j = classes.index(code)
+                terms = spans.get(code, [])
+                evidence = tuple(Evidence.from_span(text, s, e) for s, e, _ in terms[:_MODEL_EVIDENCE_TERMS])
+                words = ", ".join(f"'{t}'" for _, _, t in terms[:_MODEL_EVIDENCE_TERMS])
+                explanation = f"classifier probability {proba[i, j]:.2f}"
+                if words:
+                    explanation += f"; words that raised it: {words}"
+                found.append(Finding(code=code, confidence=float(proba[i, j]), source=Source.MODEL,
+                                     evidence=evidence, explanation=explanation))
+            out.append(found)
+        return out
+
+    @staticmethod
+    def _explain(explain: Any, text: str, codes: list[str]) -> dict[str, list[tuple[int, int, str]]]:
+        """Code -> [(start, end, term)] from the model's explanation, best first."""
+        if explain is None:
+            return {}
+        try:
+            items = explain(text)
+        except Exception:  # explanation is a courtesy; never lose the finding over it
+            log.debug("model explanation failed", exc_info=True)
+            return {}
+        result: dict[str, list[tuple[int, int, str]]] = {}
+        for item in items:
+            code = getattr(item, "code", None)
+            if code not in codes:
+                continue
+            spans = []
+            for term in getattr(item, "terms", ()):
+                for start, end in getattr(term, "spans", ()):
+                    if 0 <= start < end <= len(text):
+                        spans.append((start, end, text[start:end]))
+                        break
+            result[code] = spans
+        return result
+
+    def _merge(self, rule_findings: list[Finding], model_findings: list[Finding]) -> list[Finding]:
+        by_code: dict[str, Finding] = {}
+        for f in model_findings:
+            by_code[f.code] = f
+        for r in rule_findings:
+            m = by_code.get(r.code)
+            if m is None:
+                by_code[r.code] = r
+                continue
+            evidence = {(e.start, e.end): e for e in (*r.evidence, *m.evidence)}
+            by_code[r.code] = Finding(
+                code=r.code,
+                confidence=combine_confidence(r.confidence, m.confidence),
+                source=Source.COMBINED,
+                evidence=tuple(evidence[k] for k in sorted(evidence)),
+                explanation=f"{r.explanation}; {m.explanation}"[:2000],
+                rule_ids=r.rule_ids,
+            )
+        order = {c: i for i, c in enumerate(self._tax.codes)}
+        return sorted(by_code.values(), key=lambda f: (-f.confidence, order.get(f.code, 1 << 30), f.code))
+
+    def _quality(self, inc: Incident, spans: tuple[RedactionSpan, ...]) -> list[QualityIssue]:
+        if not self.checks:
+            return []
+        from .rules import check
+
+        issues = [q for q in check(inc, taxonomy=self._tax) if not (spans and q.code == "CHK.IDENTIFIABLE")]
+        if spans:
+            kinds = sorted({s.entity for s in spans})
+            issues.append(QualityIssue(
+                code="CHK.IDENTIFIABLE",
+                message=f"The report contained {len(spans)} personal identifier(s) ({', '.join(kinds)}); they were redacted.",
+                suggestion="Describe people by their role (mum, the child, the health visitor) rather than by name, and leave out addresses, numbers and dates of birth.",
+                severity=Severity.WARNING,
+                evidence=tuple(_placeholder_spans(spans, inc.narrative)),
+            ))
+        return issues
+
+
+def analyse(
+    record: str | Incident | Mapping[str, Any],
+    *,
+    taxonomy: str | Path | Taxonomy | None = None,
+    model: HumanFactorsClassifier | str | os.PathLike[str] | bool | None = None,
+    rules: RuleSet | bool | None = None,
+    redact: bool = True,
+    checks: bool = True,
+) -> Analysis:
+    """Analyse one report with redaction, rules, the classifier and quality checks.
+
+    Parameters are those of :class:`Analyser`; for many reports build an ``Analyser``
+    once or use :func:`analyse_many`.
+
+    Examples
+    --------
+    >>> from humanfactors import analyse
+    >>> result = analyse("I forgot to send the referral because I was covering three caseloads.",
+    ...                  model=False)
+    >>> "ERR.LAPSE" in result.codes
+    True
+    """
+    return _cached_analyser(taxonomy, model, rules, redact, checks).analyse(record)
+
+
+_ANALYSERS: dict[tuple[Any, ...], Analyser] = {}
+
+
+def _cached_analyser(taxonomy: Any, model: Any, rules: Any, redact: bool, checks: bool) -> Analyser:
+    try:
+        key = (taxonomy if not isinstance(taxonomy, Taxonomy) else taxonomy.fingerprint,
+               model if isinstance(model, (str, bool, type(None), os.PathLike)) else id(model),
+               rules if isinstance(rules, (bool, type(None))) else id(rules), redact, checks)
+        hash(key)
+    except TypeError:
+        return Analyser(taxonomy=taxonomy, model=model, rules=rules, redact=redact, checks=checks)
+    found = _ANALYSERS.get(key)
+    if found is None or (not isinstance(model, (str, bool, type(None), os.PathLike)) and found.model is not model) \
+            or (not isinstance(rules, (bool, type(None))) and found.rules is not rules):
+        found = Analyser(taxonomy=taxonomy, model=model, rules=rules, redact=redact, checks=checks)
+        if len(_ANALYSERS) > 8:
+            _ANALYSERS.clear()
+        _ANALYSERS[key] = found
+    return found
+
+
+# -- many reports -------------------------------------------------------------------
+Item = tuple[int | None, object]
+
+
+def _numbered(records: Iterable[object]) -> Iterator[Item]:
+    """(line, record) pairs; pairs from :func:`humanfactors.io.iter_records` pass through."""
+    for i, rec in enumerate(records, start=1):
+        if isinstance(rec, tuple) and len(rec) == 2 and isinstance(rec[0], int):
+            yield rec[0], rec[1]
+        else:
+            yield i, rec
+
+
+def _safe_id(record: object) -> str | None:
+    if isinstance(record, Incident):
+        return record.id
+    if isinstance(record, Mapping):
+        value = record.get("id")
+        return str(value)[:256] if isinstance(value, (str, int)) else None
+    return None
+
+
+def _error_for(exc: BaseException, line: int | None, record: object) -> RecordError:
+    if isinstance(exc, HumanFactorsError):
+        reason = str(exc)
+    elif hasattr(exc, "errors") and callable(exc.errors):  # pydantic ValidationError
+        try:
+            errs = exc.errors()
+            first = errs[0]
+            loc = ".".join(str(p) for p in first["loc"]) or "record"
+            reason = f"field {loc!r}: {first['msg']}"
+        except Exception:  # pragma: no cover
+            reason = type(exc).__name__
+    else:  # unexpected: name the type only, the message could quote the text
+        reason = f"internal error ({type(exc).__name__})"
+    prefix = f"line {line}: " if line is not None else ""
+    return RecordError(id=_safe_id(record), line=line, error=prefix + reason)
+
+
+def _analyse_chunk(analyser: Analyser, chunk: list[Item]) -> list[Analysis | RecordError]:
+    out: list[Analysis | RecordError | None] = [None] * len(chunk)
+    good: list[tuple[int, Incident]] = []
+    for k, (line, rec) in enumerate(chunk):
+        if isinstance(rec, RecordError):
+            out[k] = rec
+            continue
+        try:
+            good.append((k, _coerce(rec)))
+        except Exception as exc:
+            out[k] = _error_for(exc, line, rec)
+    if good:
+        try:
+            results = analyser.analyse_batch([inc for _, inc in good])
+            for (k, _), res in zip(good, results, strict=True):
+                out[k] = res
+        except Exception:
+            for k, inc in good:  # isolate the failing record(s)
+                try:
+                    out[k] = analyser.analyse(inc)
+                except Exception as exc:
+                    out[k] = _error_for(exc, chunk[k][0], inc)
+    return [o for o in out if o is not None]
+
+
+# Worker processes keep one Analyser per configuration: the model is loaded once.
+_WORKER_ANALYSERS: dict[tuple[Any, ...], Analyser] = {}
+
+
+def _worker(config: tuple[Any, ...], chunk: list[Item]) -> list[Analysis | RecordError]:
+    analyser = _WORKER_ANALYSERS.get(config)
+    if analyser is None:
+        taxonomy, model_path, rules, redact, checks = config
+        analyser = Analyser(taxonomy=taxonomy, model=model_path, rules=rules, redact=redact, checks=checks)
+        _WORKER_ANALYSERS[config] = analyser
+    return _analyse_chunk(analyser, chunk)
+
+
+def _chunks(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
+
+
+def analyse_many(
+    records: Iterable[object],
+    *,
+    taxonomy: str | Path | Taxonomy | None = None,
+    model: HumanFactorsClassifier | str | os.PathLike[str] | bool | None = None,
+    rules: RuleSet | bool | None = None,
+    redact: bool = True,
+    checks: bool = True,
+    n_jobs: int = 1,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Iterator[Analysis | RecordError]:
+    """Analyse a stream of reports; yields one result per input, in input order.
+
+    Parameters
+    ----------
+    records : iterable
+        Strings, mappings, Incidents, or ``(line, Incident | RecordError)`` pairs as
+        :func:`humanfactors.io.iter_records` yields them. Consumed lazily.
+    n_jobs : int
+        Worker processes (joblib, loky backend); ``-1`` for all cores. Each worker loads
+        the model once; only text travels between processes.
+    batch_size : int
+        Reports per task; memory holds about ``2 * n_jobs`` batches at a time.
+
+    Yields
+    ------
+    Analysis or RecordError
+        Exactly one per input record, in input order: the count in equals the count out.
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+        raise InputError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
+    items = _numbered(records)
+    if n_jobs == 1:
+        analyser = _cached_analyser(taxonomy, model, rules, redact, checks)
+        for chunk in _chunks(items, batch_size):
+            yield from _analyse_chunk(analyser, chunk)
+        return
+    yield from _analyse_parallel(items, taxonomy, model, rules, redact, checks, n_jobs, batch_size)
+
+
+def _analyse_parallel(
+    items: Iterator[Item], taxonomy: Any, model: Any, rules: Any, redact: bool, checks: bool,
+    n_jobs: int, batch_size: int,
+) -> Iterator[Analysis | RecordError]:
+    from joblib import Parallel, delayed
+
+    tax = load_taxonomy(taxonomy)
+    tmpdir = None
+    if model is None and tax.name == "safeguarding":
+        from ._default import default_model, default_model_path
+
+        default_model()  # build the cache once here, not in every worker
+        model_ref: Any = str(default_model_path())
+    elif model is None or model is False:
+        model_ref = False
+    elif isinstance(model, (str, os.PathLike)):
+        model_ref = str(model)
+    else:  # an in-memory model: ship it once through a file the workers load
+        from .persistence import save_model
+
+        tmpdir = tempfile.mkdtemp(prefix="humanfactors-")
+        model_ref = os.path.join(tmpdir, "model.hfmodel")
+        save_model(model, model_ref)
+    config = (tax if taxonomy is not None and not isinstance(taxonomy, str) else taxonomy,
+              model_ref, rules, redact, checks)
+    try:
+        parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator", pre_dispatch="2*n_jobs")
+        for results in parallel(delayed(_worker)(config, chunk) for chunk in _chunks(items, batch_size)):
+            yield from results
+    finally:
+        if tmpdir is not None:
+            import shutil
+
+            shutil.rmtree(tmpdir, ignore_errors=True)
