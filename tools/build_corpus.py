@@ -43,6 +43,16 @@ class CorpusError(Exception):
     pass
 
 
+def nhs_number_valid(text: str) -> bool:
+    """The NHS number modulus-11 check (10 digits, spaces or hyphens allowed)."""
+    digits = [int(c) for c in text if c.isdigit()]
+    if len(digits) != 10:
+        return False
+    check = 11 - sum(d * (10 - i) for i, d in enumerate(digits[:9])) % 11
+    check = 0 if check == 11 else check
+    return check != 10 and check == digits[9]
+
+
 def _spans(narrative: str, quote: str, where: str) -> tuple[int, int]:
     start = narrative.find(quote)
     if start < 0:
@@ -102,6 +112,8 @@ def parse_file(path: Path, leaves: set[str]) -> list[dict]:
         for kind, quote in fields["pii"]:
             if kind not in PII_TYPES:
                 raise CorpusError(f"{where}: pii type {kind!r} is not one of {sorted(PII_TYPES)}")
+            if kind == "NHS_NUMBER" and not nhs_number_valid(quote):
+                raise CorpusError(f"{where}: NHS number {quote!r} fails the modulus-11 check")
             start = 0
             found = False
             while (s := narrative.find(quote, start)) >= 0:
