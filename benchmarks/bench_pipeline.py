@@ -1,0 +1,135 @@
+"""Speed and memory of the whole pipeline (issue targets in brackets).
+
+    python benchmarks/bench_pipeline.py            # everything (about 10 minutes)
+    python benchmarks/bench_pipeline.py --quick    # smaller streams for a smoke run
+
+Prints:
+- reports/second on one core for 1,500-character reports, whole pipeline     [>= 300/s]
+- the same with --jobs 2, and the ratio                                        [>= 1.7x]
+- a bare scikit-learn baseline (TF-IDF + one-vs-rest logistic regression predict) for scale
+- peak memory of a 10,000- and a 100,000-report stream, and the difference     [< 50 MB]
+- `import humanfactors` time                                                   [< 0.3 s]
+- the first `analyse` in a fresh process with the default model cached         [< 2 s]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+
+REPORT_CHARS = 1500
+
+
+def make_reports(n: int, seed: int = 0) -> list[str]:
+    """1,500-character reports stitched from corpus sentences (realistic vocabulary)."""
+    from humanfactors.corpus import load_corpus
+
+    sentences = [s.strip() + "." for r in load_corpus("all") for s in r.narrative.split(".") if len(s.strip()) > 20]
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        parts: list[str] = []
+        while sum(len(p) + 1 for p in parts) < REPORT_CHARS:
+            parts.append(rng.choice(sentences))
+        out.append(" ".join(parts)[:REPORT_CHARS])
+    return out
+
+
+def throughput(texts: list[str], n_jobs: int, batch_size: int = 64) -> float:
+    from humanfactors.models import RecordError
+    from humanfactors.pipeline import analyse_many
+
+    list(analyse_many(texts[:64], n_jobs=n_jobs))  # warm up: model loaded, workers started
+    start = time.perf_counter()
+    n = sum(1 for r in analyse_many(texts, n_jobs=n_jobs, batch_size=batch_size) if not isinstance(r, RecordError))
+    elapsed = time.perf_counter() - start
+    assert n == len(texts)
+    return len(texts) / elapsed
+
+
+def baseline(texts: list[str]) -> float:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    from humanfactors.corpus import load_corpus
+
+    train = load_corpus("train")
+    y = MultiLabelBinarizer().fit_transform([r.codes for r in train])
+    pipe = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+                         OneVsRestClassifier(LogisticRegression(max_iter=1000, class_weight="balanced")))
+    pipe.fit([r.narrative for r in train], y)
+    start = time.perf_counter()
+    pipe.predict_proba(texts)
+    return len(texts) / (time.perf_counter() - start)
+
+
+STREAM = """
+import resource, sys, itertools
+from humanfactors.pipeline import analyse_many
+from humanfactors.models import RecordError
+n = int(sys.argv[1])
+texts = json.load(open(sys.argv[2]))
+gen = (texts[i % len(texts)] + f" Ref {i}." for i in range(n))
+count = sum(1 for _ in analyse_many(gen, batch_size=64))
+assert count == n
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def stream_peak_mb(n: int, sample_file: str) -> float:
+    out = subprocess.run([sys.executable, "-c", "import json\n" + STREAM, str(n), sample_file],
+                         capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def timed_subprocess(code: str, repeat: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from humanfactors._default import default_model
+
+    default_model()  # make sure the cache exists before timing anything
+    n = 1000 if args.quick else 3000
+    texts = make_reports(n)
+    one = throughput(texts, 1)
+    two = throughput(texts, 2)
+    base = baseline(texts)
+    print(f"whole pipeline, 1 job : {one:8.0f} reports/s  (1,500-char reports, n={n})")
+    print(f"whole pipeline, 2 jobs: {two:8.0f} reports/s  ({two / one:.2f}x one job)")
+    print(f"bare scikit-learn TF-IDF+LR predict: {base:8.0f} reports/s (pipeline/baseline = {one / base:.2f})")
+
+    small, large = (1000, 10000) if args.quick else (10000, 100000)
+    sample = os.path.join(os.environ.get("TMPDIR", "/tmp"), "hf-bench-sample.json")
+    with open(sample, "w") as fh:
+        json.dump(texts[:500], fh)
+    m_small, m_large = stream_peak_mb(small, sample), stream_peak_mb(large, sample)
+    print(f"peak RSS: {small:,} reports {m_small:.0f} MB; {large:,} reports {m_large:.0f} MB; "
+          f"growth {m_large - m_small:+.1f} MB")
+
+    imp = timed_subprocess("import humanfactors")
+    bare = timed_subprocess("pass")
+    print(f"import humanfactors: {imp - bare:.3f} s (interpreter start excluded; {imp:.3f} s with it)")
+    first = timed_subprocess("import humanfactors as hf; hf.analyse('I forgot to send the referral.')", repeat=3)
+    print(f"first analyse in a fresh process, default model cached: {first:.2f} s (interpreter start included)")
+
+
+if __name__ == "__main__":
+    main()
