@@ -24,6 +24,7 @@ _LAZY: dict[str, str] = {
     "Analysis": "humanfactors.models",
     "CodedIncident": "humanfactors.models",
     "Crosswalk": "humanfactors.taxonomy",
+    "EvaluationReport": "humanfactors.evaluate",
     "EventType": "humanfactors.models",
     "Evidence": "humanfactors.models",
     "Factor": "humanfactors.taxonomy",
@@ -47,10 +48,15 @@ _LAZY: dict[str, str] = {
     "Taxonomy": "humanfactors.taxonomy",
     "TaxonomyError": "humanfactors.exceptions",
     "UnknownCodeError": "humanfactors.exceptions",
+    "cross_validate": "humanfactors.evaluate",
+    "evaluate_predictions": "humanfactors.evaluate",
+    "iter_records": "humanfactors.io",
     "json_schema": "humanfactors.models",
     "list_taxonomies": "humanfactors.taxonomy",
     "load_crosswalk": "humanfactors.taxonomy",
+    "load_labelled": "humanfactors.io",
     "load_taxonomy": "humanfactors.taxonomy",
+    "write_jsonl": "humanfactors.io",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])
@@ -70,6 +76,7 @@ def __dir__() -> list[str]:
 
 
 if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .evaluate import EvaluationReport, cross_validate, evaluate_predictions
     from .exceptions import (
         HumanFactorsError,
         InputError,
@@ -83,6 +90,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         TaxonomyError,
         UnknownCodeError,
     )
+    from .io import iter_records, load_labelled, write_jsonl
     from .models import (
         Analysis,
         CodedIncident,
