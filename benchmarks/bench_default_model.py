@@ -1,0 +1,132 @@
+"""Quality of the embedded default model on the bundled corpus (issue target in brackets).
+
+    python benchmarks/bench_default_model.py [--cv 5] [--json]
+
+Prints, per code and overall (micro / macro F1):
+- rules alone on the test split;
+- the model alone, trained on the train split, on the test split;
+- model plus rules (what `analyse` reports: the union of codes)     [macro-F1 >= 0.70];
+- 5-fold cross-validation of the model on the train split;
+- a bare scikit-learn baseline (TF-IDF + one-vs-rest logistic regression, threshold 0.5);
+- the first prediction of the cached default model in a fresh process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def indicator(code_lists: list[list[str]], classes: list[str]) -> np.ndarray:
+    index = {c: i for i, c in enumerate(classes)}
+    out = np.zeros((len(code_lists), len(classes)), dtype=int)
+    for r, codes in enumerate(code_lists):
+        for c in codes:
+            if c in index:
+                out[r, index[c]] = 1
+    return out
+
+
+def scores(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]) -> dict[str, object]:
+    from sklearn.metrics import f1_score, precision_recall_fscore_support
+
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, zero_division=0)
+    return {
+        "micro_f1": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
+        "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+        "per_label": {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+                      for i, c in enumerate(classes)},
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cv", type=int, default=5)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    from sklearn.model_selection import KFold
+
+    from humanfactors._default import build_default_model, training_texts_and_labels
+    from humanfactors.classifier import HumanFactorsClassifier
+    from humanfactors.corpus import load_corpus
+    from humanfactors.redact import Redactor
+    from humanfactors.rules import RuleSet
+    from humanfactors.taxonomy import load_taxonomy
+
+    classes = list(load_taxonomy().leaves())
+    redactor = Redactor()
+    test = load_corpus("test")
+    test_texts = [redactor.redact(r.narrative).text for r in test]
+    y_test = indicator([list(r.codes) for r in test], classes)
+    train_texts, train_labels = training_texts_and_labels()
+
+    rules = RuleSet.default("safeguarding")
+    rule_codes = [sorted({f.code for f in rules.apply(t)}) for t in test_texts]
+    y_rules = indicator(rule_codes, classes)
+
+    start = time.perf_counter()
+    model = build_default_model()
+    fit_s = time.perf_counter() - start
+    model_codes = model.predict_codes(test_texts)
+    y_model = indicator(model_codes, classes)
+    y_both = np.maximum(y_model, y_rules)
+
+    # cross-validation of the model on the train split
+    oof = np.zeros((len(train_texts), len(classes)), dtype=int)
+    for tr, va in KFold(args.cv, shuffle=True, random_state=0).split(train_texts):
+        m = HumanFactorsClassifier(taxonomy="safeguarding", random_state=0)
+        m.fit([train_texts[i] for i in tr], [train_labels[i] for i in tr])
+        oof[va] = indicator(m.predict_codes([train_texts[i] for i in va]), classes)
+    y_train = indicator(train_labels, classes)
+    rules_train = indicator([sorted({f.code for f in rules.apply(t)}) for t in train_texts], classes)
+
+    # bare scikit-learn baseline
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import make_pipeline
+
+    bare = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+                         OneVsRestClassifier(LogisticRegression(max_iter=1000, class_weight="balanced")))
+    bare.fit(train_texts, y_train)
+    y_bare = (bare.predict_proba(test_texts) >= 0.5).astype(int)
+
+    results = {
+        "test_rules": scores(y_test, y_rules, classes),
+        "test_model": scores(y_test, y_model, classes),
+        "test_model_plus_rules": scores(y_test, y_both, classes),
+        "test_bare_sklearn": scores(y_test, y_bare, classes),
+        "cv_model": scores(y_train, oof, classes),
+        "cv_model_plus_rules": scores(y_train, np.maximum(oof, rules_train), classes),
+        "n_train": len(train_texts), "n_test": len(test), "fit_seconds": fit_s,
+    }
+    code = ("import time; t=time.perf_counter(); from humanfactors import default_model; "
+            "m=default_model(); m.predict_codes(['I forgot to send the referral.']); print(time.perf_counter()-t)")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)  # make sure it is cached
+    results["fresh_process_first_prediction_s"] = min(
+        float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+        for _ in range(3))
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(f"train {len(train_texts)} reports, test {len(test)}; default model fit {fit_s:.1f} s")
+    rows = ["test_rules", "test_model", "test_model_plus_rules", "test_bare_sklearn", "cv_model", "cv_model_plus_rules"]
+    for key in rows:
+        r = results[key]
+        print(f"{key:24s} micro-F1 {r['micro_f1']:.3f}  macro-F1 {r['macro_f1']:.3f}")  # type: ignore[index]
+    print(f"\nfirst prediction of the cached default model in a fresh process: "
+          f"{results['fresh_process_first_prediction_s']:.2f} s (after interpreter start)")
+    print("\nper code on the test split (F1): rules | model | model+rules | support")
+    for c in classes:
+        a, b, m = (results[k]["per_label"][c] for k in ("test_rules", "test_model", "test_model_plus_rules"))  # type: ignore[index]
+        print(f"  {c:26s} {a['f1']:.2f} | {b['f1']:.2f} | {m['f1']:.2f} | {m['support']}")
+
+
+if __name__ == "__main__":
+    main()
