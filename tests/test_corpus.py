@@ -110,7 +110,15 @@ def test_every_record_validates_as_a_coded_incident(records: list[dict[str, Any]
         except ValueError as exc:
             bad.append(f"{rec.get('id')}: {type(exc).__name__}")
             continue
-        for field in ("event_type", "harm", "occurred_on", "reported_on", "setting", "reporter_role", "region"):
+        for field in (
+            "event_type",
+            "harm",
+            "occurred_on",
+            "reported_on",
+            "setting",
+            "reporter_role",
+            "region",
+        ):
             if getattr(inc, field) is None:
                 bad.append(f"{inc.id}: {field} missing")
         if not inc.agencies:
@@ -120,7 +128,7 @@ def test_every_record_validates_as_a_coded_incident(records: list[dict[str, Any]
 
 def test_loader_returns_the_same_reports(raw: dict[str, list[dict[str, Any]]]) -> None:
     for split in ("train", "test"):
-        assert [r.id for r in load_corpus(split)] == [r["id"] for r in raw[split]]  # type: ignore[arg-type]
+        assert [r.id for r in load_corpus(split)] == [r["id"] for r in raw[split]]
 
 
 def test_ids_are_unique_and_well_formed(records: list[dict[str, Any]]) -> None:
@@ -134,8 +142,13 @@ def test_evidence_and_pii_spans_match_the_narrative(records: list[dict[str, Any]
     for rec in records:
         text = rec["narrative"]
         for span in [*rec.get("evidence", []), *rec.get("pii", [])]:
-            if not 0 <= span["start"] < span["end"] <= len(text) or text[span["start"] : span["end"]] != span["text"]:
-                bad.append((rec["id"], span.get("code", span.get("type")), span["start"], span["end"]))
+            if (
+                not 0 <= span["start"] < span["end"] <= len(text)
+                or text[span["start"] : span["end"]] != span["text"]
+            ):
+                bad.append(
+                    (rec["id"], span.get("code", span.get("type")), span["start"], span["end"])
+                )
     assert not bad
 
 
@@ -156,7 +169,9 @@ def test_every_code_is_a_leaf_of_the_taxonomy_with_evidence(records: list[dict[s
 def test_every_leaf_code_has_enough_reports(records: list[dict[str, Any]]) -> None:
     counts = Counter(c for rec in records for c in rec["codes"])
     leaves = load_taxonomy("safeguarding").leaves()
-    low = {code: counts.get(code, 0) for code in leaves if counts.get(code, 0) < MIN_REPORTS_PER_CODE}
+    low = {
+        code: counts.get(code, 0) for code in leaves if counts.get(code, 0) < MIN_REPORTS_PER_CODE
+    }
     assert not low
     assert len(leaves) == 42
 
@@ -167,7 +182,12 @@ def test_narratives_are_40_to_400_words(records: list[dict[str, Any]]) -> None:
 
 
 def test_event_types_and_harm_are_spread(records: list[dict[str, Any]]) -> None:
-    assert {r["event_type"] for r in records} == {"incident", "near_miss", "unsafe_condition", "good_practice"}
+    assert {r["event_type"] for r in records} == {
+        "incident",
+        "near_miss",
+        "unsafe_condition",
+        "good_practice",
+    }
     assert {r["harm"] for r in records} == {"none", "low", "moderate", "severe", "fatal"}
 
 
@@ -226,11 +246,22 @@ def test_annotated_emails_and_ni_numbers_are_reserved_forms(records: list[dict[s
     emails = _pii(records, "EMAIL")
     assert emails
     assert [e for e in emails if not re.fullmatch(r"[\w.+-]+@example\.(?:org|com)", e[1])] == []
-    assert [n for n in _pii(records, "NI_NUMBER") if not n[1].replace(" ", "").startswith("QQ")] == []
+    assert [
+        n for n in _pii(records, "NI_NUMBER") if not n[1].replace(" ", "").startswith("QQ")
+    ] == []
 
 
 def test_pii_types_are_known(records: list[dict[str, Any]]) -> None:
-    known = {"PERSON", "ADDRESS", "POSTCODE", "PHONE", "EMAIL", "NHS_NUMBER", "NI_NUMBER", "DATE_OF_BIRTH"}
+    known = {
+        "PERSON",
+        "ADDRESS",
+        "POSTCODE",
+        "PHONE",
+        "EMAIL",
+        "NHS_NUMBER",
+        "NI_NUMBER",
+        "DATE_OF_BIRTH",
+    }
     assert {p["type"] for r in records for p in r.get("pii", [])} <= known
 
 
@@ -249,11 +280,15 @@ def test_split_is_fixed_by_a_hash_of_the_id(raw: dict[str, list[dict[str, Any]]]
 @pytest.fixture(scope="module")
 def build() -> dict[str, Any]:
     if not BUILD_SCRIPT.is_file() or not SOURCES.is_dir():
-        pytest.skip("tools/build_corpus.py or the authoring files are absent (not a source checkout)")
+        pytest.skip(
+            "tools/build_corpus.py or the authoring files are absent (not a source checkout)"
+        )
     return runpy.run_path(str(BUILD_SCRIPT))
 
 
-def test_build_script_splits_like_this_test(build: dict[str, Any], records: list[dict[str, Any]]) -> None:
+def test_build_script_splits_like_this_test(
+    build: dict[str, Any], records: list[dict[str, Any]]
+) -> None:
     assert all(build["split_of"](r["id"]) == _expected_split(r["id"]) for r in records)
 
 
@@ -261,7 +296,11 @@ def test_shipped_files_are_what_the_build_script_produces(
     build: dict[str, Any], raw: dict[str, list[dict[str, Any]]]
 ) -> None:
     leaves = set(load_taxonomy("safeguarding").leaves())
-    rebuilt = [rec for path in sorted(SOURCES.glob("part*-*.txt")) for rec in build["parse_file"](path, leaves)]
+    rebuilt = [
+        rec
+        for path in sorted(SOURCES.glob("part*-*.txt"))
+        for rec in build["parse_file"](path, leaves)
+    ]
     assert build["check_corpus"](rebuilt) == []
     rebuilt.sort(key=lambda r: r["id"])
     for split in ("train", "test"):
@@ -290,7 +329,7 @@ def test_coding_manual_has_two_true_examples_per_leaf(by_id: dict[str, dict[str,
         for i, m in enumerate(heads)
     }
     assert set(sections) == set(load_taxonomy("safeguarding").leaves())
-    problems = []
+    problems: list[tuple[str, ...]] = []
     for code, body in sections.items():
         examples = _EXAMPLE.findall(body)
         if len(examples) != 2 or examples[0][0] == examples[1][0]:
