@@ -47,6 +47,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
 from collections import Counter
@@ -262,7 +263,7 @@ def _open_lines(source: Source, encoding: str) -> tuple[Iterator[_Line], Callabl
 
 
 # -- small helpers ------------------------------------------------------------------
-_CONTROL = frozenset(chr(c) for c in range(32)) - {"\t", "\n", "\r", "\f", "\v"}
+_CONTROL_RE = re.compile("[\x00-\x08\x0e-\x1f\ufffd]")
 
 
 def _looks_binary(text: str) -> bool:
@@ -270,9 +271,9 @@ def _looks_binary(text: str) -> bool:
     if "\x00" in text:
         return True
     stripped = text.strip()
-    if not stripped:
+    if not stripped or stripped.isprintable():  # the common case, at C speed
         return False
-    bad = sum(1 for ch in stripped if ch in _CONTROL or ch == "\ufffd")
+    bad = len(_CONTROL_RE.findall(stripped))
     return bad * 10 > len(stripped)
 
 
