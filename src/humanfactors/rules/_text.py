@@ -25,7 +25,7 @@ _ABBREVIATIONS = frozenset(
 )
 
 # Between two words of a phrase: spaces, a hyphen or slash, or an apostrophe-s boundary.
-_SEP = r"(?:\s*[-/]\s*|[\s,]\s{0,3})"
+_SEP = r"(?:\s*[-/]\s*|%?[\s,]\s{0,3})"
 _WORD = re.compile(r"^[\w'’&+]+(?:-[\w'’&+]+)*\*?$")
 
 
