@@ -32,6 +32,7 @@ _LAZY: dict[str, str] = {
     "Harm": "humanfactors.models",
     "HumanFactorsError": "humanfactors.exceptions",
     "Incident": "humanfactors.models",
+    "IncidentStore": "humanfactors.store",
     "InputError": "humanfactors.exceptions",
     "MissingDependencyError": "humanfactors.exceptions",
     "ModelError": "humanfactors.exceptions",
@@ -106,4 +107,5 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         Source,
         json_schema,
     )
+    from .store import IncidentStore
     from .taxonomy import Crosswalk, Factor, Taxonomy, list_taxonomies, load_crosswalk, load_taxonomy
