@@ -40,8 +40,10 @@ _LAZY: dict[str, str] = {
     "QualityIssue": "humanfactors.models",
     "RecordError": "humanfactors.models",
     "RecordValidationError": "humanfactors.exceptions",
+    "RedactedText": "humanfactors.redact",
     "RedactionError": "humanfactors.exceptions",
     "RedactionSpan": "humanfactors.models",
+    "Redactor": "humanfactors.redact",
     "RuleError": "humanfactors.exceptions",
     "Severity": "humanfactors.models",
     "Source": "humanfactors.models",
@@ -57,6 +59,7 @@ _LAZY: dict[str, str] = {
     "load_crosswalk": "humanfactors.taxonomy",
     "load_labelled": "humanfactors.io",
     "load_taxonomy": "humanfactors.taxonomy",
+    "redact": "humanfactors.redact",
     "write_jsonl": "humanfactors.io",
 }
 
@@ -108,4 +111,5 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         json_schema,
     )
     from .store import IncidentStore
+    from .redact import RedactedText, Redactor, redact
     from .taxonomy import Crosswalk, Factor, Taxonomy, list_taxonomies, load_crosswalk, load_taxonomy

@@ -1,0 +1,65 @@
+"""Street addresses, flat numbers and named buildings."""
+
+from __future__ import annotations
+
+import re
+
+from ._base import Pattern, PatternRecognizer
+
+__all__ = ["AddressRecognizer"]
+
+_SUFFIX = (
+    r"(?:Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Close|Cl|Drive|Crescent|Cres|Gardens|Gdns|Grove"
+    r"|Place|Pl|Terrace|Row|Rise|Walk|Court|Ct|Square|Sq|Hill|View|Park|Mews|Green|Parade|Vale"
+    r"|Way|Wharf|Yard|Gate|Fields|Meadows?|Croft|Brow|Bank|Heights|Drove|Chase|Path|Boulevard"
+    r"|Embankment|Quay|Circus|Wynd|Fold|Garth|Lea|Nook|Approach|Oval|Dene|Glade|Grange"
+    r"|Hollow|Orchard|Passage|Precinct|Ridge|Spur|Villas|Cottages|Estate)\b"
+)
+_BUILDING = (
+    r"(?:House|Court|Lodge|Mansions|Tower|Towers|Heights|Point|Building|Buildings|Block"
+    r"|Hall|Apartments|Chambers|Villas|Cottages|Cottage|Farm|Manor|Mill|Works|Wharf)\b"
+)
+_CAPWORD = r"(?:[A-Z][\w'’]*(?:-[A-Za-z][\w'’]*)*)"
+_NOT_ORG = r"(?!(?:Family|Crown|Magistrates'?|Youth|County|Civil|Combined|Coroner['’]?s|High|Supreme|Appeal)\s+Court\b)"
+_STREET = rf"{_NOT_ORG}(?:{_CAPWORD}\s+){{1,3}}{_SUFFIX}"
+_NUMBER = r"\d{1,4}[A-Za-z]?(?:\s?[-–]\s?\d{1,4}[A-Za-z]?)?"
+_FLAT = r"(?:Flat|Apartment|Apt\.?|Unit|Room|Maisonette|Studio|Bedsit|Plot)\s+(?:\d{1,4}[A-Za-z]?|[A-Z])\b"
+_BUILDING_NAME = rf"(?:{_CAPWORD}\s+){{1,3}}{_BUILDING}"
+# ", Truro" after a street, when the address line ends there or a postcode follows
+_TOWN = r"(?:,\s*[A-Z][a-z]+(?:[ \-](?:[A-Z][a-z]+|upon|on|under|le))*(?=\s*(?:[,.;)]|$|[A-Z]{1,2}\d)))?"
+
+
+class AddressRecognizer(PatternRecognizer):
+    """UK street addresses: flat and house numbers, named buildings and streets.
+
+    "Flat 4, Cobden Court", "Flat 3, 41 Tanner Row", "18 Coleridge Close" and "14a High
+    Street" are redacted up to the street; the town stays (places are kept for learning).
+    A street name without a number ("lives on Kestrel Road") is redacted at a lower score.
+    """
+
+    name = "address"
+    entity = "ADDRESS"
+    patterns = (
+        Pattern(
+            "flat",
+            rf"\b{_FLAT}(?:,?\s+{_BUILDING_NAME})?(?:,?\s+(?:{_NUMBER},?\s+)?{_STREET}{_TOWN})?",
+            0.9,
+        ),
+        Pattern("building_street", rf"\b{_BUILDING_NAME},?\s+{_NUMBER}?,?\s*{_STREET}", 0.8),
+        Pattern("number_street", rf"(?<![\w£$€.,/:])(?:[Nn]o\.?\s*|[Nn]umber\s+)?{_NUMBER},?\s+{_STREET}{_TOWN}", 0.85),
+        Pattern(
+            "street",
+            rf"(?<![\w])(?!The\b){_NOT_ORG}(?:{_CAPWORD}\s+){{1,2}}"
+            r"(?:Road|Street|Avenue|Lane|Close|Drive|Crescent|Grove|Terrace|Gardens|Mews|Rise)\b",
+            0.5,
+        ),
+    )
+    context = ("address", "lives at", "living at", "lived at", "moved to", "resides", "home at",
+               "flat", "house", "property", "tenancy")
+
+    def validate_result(self, value: str) -> bool | None:
+        # "High Street", "Main Road" alone, or a street made only of stop words, stay
+        words = re.findall(r"[A-Za-z]+", value)
+        if len(words) == 2 and words[0] in {"High", "Main", "Station", "Church", "Market"} and not re.search(r"\d", value):
+            return None
+        return None
