@@ -168,6 +168,32 @@ def test_txt_yields_exactly_one_item_per_non_blank_line_of_arbitrary_bytes(
     assert [line for line, _ in items] == expected
 
 
+_cell = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+@given(st.lists(st.tuples(_cell, _cell), max_size=20))
+def test_csv_yields_exactly_one_item_per_row_on_the_line_it_starts(
+    rows: list[tuple[str, str]],
+) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["id", "narrative"])
+    starts, line = [], 2
+    for row in rows:
+        piece = io.StringIO()
+        csv.writer(piece, lineterminator="\n").writerow(row)
+        starts.append(line)
+        line += piece.getvalue().count("\n")
+        buf.write(piece.getvalue())
+    items = list(iter_records(io.BytesIO(buf.getvalue().encode("utf-8")), format="csv"))
+    assert [n for n, _ in items] == starts
+    for (n, item), (rid, text) in zip(items, rows, strict=True):
+        if isinstance(item, Incident):
+            assert item.narrative == text.strip() and item.id == (rid.strip() or item.id)
+        else:
+            assert item.line == n
+
+
 # -- txt ------------------------------------------------------------------------------
 def test_txt_ids_are_stem_and_line(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
