@@ -51,3 +51,15 @@ def test_version_matches_metadata():
     from importlib.metadata import version
 
     assert humanfactors.__version__ == version("humanfactors")
+
+
+def test_public_names_are_not_shadowed_by_submodules():
+    import importlib
+    import pkgutil
+
+    for mod in pkgutil.iter_modules(humanfactors.__path__):
+        if mod.name == "__main__":
+            continue
+        importlib.import_module(f"humanfactors.{mod.name}")
+    for name in humanfactors.__all__:
+        assert not isinstance(getattr(humanfactors, name), types.ModuleType), name

@@ -51,15 +51,19 @@ _LAZY: dict[str, str] = {
     "Taxonomy": "humanfactors.taxonomy",
     "TaxonomyError": "humanfactors.exceptions",
     "UnknownCodeError": "humanfactors.exceptions",
+    "analyse": "humanfactors.pipeline",
+    "analyse_frame": "humanfactors.frames",
+    "analyse_many": "humanfactors.pipeline",
     "cross_validate": "humanfactors.evaluate",
+    "default_model": "humanfactors._default",
     "evaluate_predictions": "humanfactors.evaluate",
     "iter_records": "humanfactors.io",
     "json_schema": "humanfactors.models",
     "list_taxonomies": "humanfactors.taxonomy",
+    "load_corpus": "humanfactors.corpus",
     "load_crosswalk": "humanfactors.taxonomy",
     "load_labelled": "humanfactors.io",
     "load_taxonomy": "humanfactors.taxonomy",
-    "redact": "humanfactors.redact",
     "write_jsonl": "humanfactors.io",
 }
 
@@ -81,6 +85,8 @@ def __dir__() -> list[str]:
 
 if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .evaluate import EvaluationReport, cross_validate, evaluate_predictions
+    from ._default import default_model
+    from .corpus import load_corpus
     from .exceptions import (
         HumanFactorsError,
         InputError,
@@ -110,6 +116,8 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         Source,
         json_schema,
     )
+    from .frames import analyse_frame
+    from .pipeline import analyse, analyse_many
+    from .redact import RedactedText, Redactor
     from .store import IncidentStore
-    from .redact import RedactedText, Redactor, redact
     from .taxonomy import Crosswalk, Factor, Taxonomy, list_taxonomies, load_crosswalk, load_taxonomy
