@@ -22,10 +22,30 @@ from pathlib import Path
 from humanfactors.io import iter_records, load_asrs_dev, load_labelled
 
 ASRS = Path(__file__).resolve().parents[2] / "shared" / "data" / "asrs"
-WORDS = (
-    "the worker visit child referral plan school manager caseload time forgot team "
-    "meeting police health record system duty family mother father concern"
-).split()
+WORDS = [
+    "the",
+    "worker",
+    "visit",
+    "child",
+    "referral",
+    "plan",
+    "school",
+    "manager",
+    "caseload",
+    "time",
+    "forgot",
+    "team",
+    "meeting",
+    "police",
+    "health",
+    "record",
+    "system",
+    "duty",
+    "family",
+    "mother",
+    "father",
+    "concern",
+]
 
 
 def _narrative(rng: random.Random) -> str:

@@ -29,7 +29,9 @@ REPO = Path(__file__).resolve().parents[1]
 class WordCoder(BaseEstimator):  # type: ignore[misc]
     """Stand-in estimator: a code's score is the share of words seen with it in training."""
 
-    def __init__(self, *, taxonomy: Any = "safeguarding", random_state: int = 0, n_jobs: Any = None):
+    def __init__(
+        self, *, taxonomy: Any = "safeguarding", random_state: int = 0, n_jobs: Any = None
+    ):
         self.taxonomy = taxonomy
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -66,7 +68,9 @@ def stand_in(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     classifier.HumanFactorsClassifier = WordCoder  # type: ignore[attr-defined]
     persistence = types.ModuleType("humanfactors.persistence")
 
-    def save_model(model: Any, path: Any, *, training_data: Any = None, metrics: Any = None) -> None:
+    def save_model(
+        model: Any, path: Any, *, training_data: Any = None, metrics: Any = None
+    ) -> None:
         saved.update(training_data=training_data, metrics=metrics)
         Path(path).write_bytes(pickle.dumps(model))
 
@@ -91,7 +95,12 @@ def test_train_reports_bad_rows_trains_on_the_rest_and_exits_1(
     assert "line 14: unknown code 'ERR.MISREAD'" in err and "did you mean" in err
     assert "12 reports, 4 codes, 2 refused" in err
     model = pickle.loads(model_path.read_bytes())
-    assert list(model.classes_) == ["CF.TASK.WORKLOAD", "ERR.LAPSE", "FAM.CHILD_UNSEEN", "PROT.CHALLENGE"]
+    assert list(model.classes_) == [
+        "CF.TASK.WORKLOAD",
+        "ERR.LAPSE",
+        "FAM.CHILD_UNSEEN",
+        "PROT.CHALLENGE",
+    ]
     assert stand_in["training_data"]["n_reports"] == 12
     assert len(stand_in["training_data"]["sha256"]) == 64
     assert 0 < stand_in["metrics"]["training_set_micro_f1"] <= 1
@@ -100,7 +109,9 @@ def test_train_reports_bad_rows_trains_on_the_rest_and_exits_1(
 
 def test_train_clean_data_exits_0(stand_in: dict[str, Any], tmp_path: Path) -> None:
     clean = tmp_path / "clean.jsonl"
-    clean.write_text("".join(CODED.read_text(encoding="utf-8").splitlines(True)[:6]), encoding="utf-8")
+    clean.write_text(
+        "".join(CODED.read_text(encoding="utf-8").splitlines(True)[:6]), encoding="utf-8"
+    )
     assert main(["train", str(clean), "-o", str(tmp_path / "m.bin")]) == 0
 
 
@@ -108,7 +119,9 @@ def test_train_with_nothing_usable_exits_2(
     stand_in: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"id": "a", "narrative": "x", "codes": ["MY.OWN.CODE"]}\nnot json\n', encoding="utf-8")
+    bad.write_text(
+        '{"id": "a", "narrative": "x", "codes": ["MY.OWN.CODE"]}\nnot json\n', encoding="utf-8"
+    )
     assert main(["train", str(bad), "-o", str(tmp_path / "m.bin")]) == 2
     err = capsys.readouterr().err
     assert "no usable records (2 refused)" in err
@@ -127,10 +140,26 @@ def test_train_csv_with_joined_columns_and_no_taxonomy(
         encoding="utf-8",
     )
     out = tmp_path / "m.bin"
-    code = main([
-        "train", str(path), "-o", str(out), "--text-column", "title", "--text-column", "body",
-        "--labels-column", "tags", "--label-sep", "|", "--id-column", "ref", "--taxonomy", "none",
-    ])
+    code = main(
+        [
+            "train",
+            str(path),
+            "-o",
+            str(out),
+            "--text-column",
+            "title",
+            "--text-column",
+            "body",
+            "--labels-column",
+            "tags",
+            "--label-sep",
+            "|",
+            "--id-column",
+            "ref",
+            "--taxonomy",
+            "none",
+        ]
+    )
     assert code == 0
     model = pickle.loads(out.read_bytes())
     assert model.taxonomy is None
@@ -142,7 +171,9 @@ def test_train_asrs_export_defaults_to_the_asrs_taxonomy(
     stand_in: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "m.bin"
-    assert main(["train", str(DATA / "io_asrs_export.csv"), "--format", "asrs", "-o", str(out)]) == 1
+    assert (
+        main(["train", str(DATA / "io_asrs_export.csv"), "--format", "asrs", "-o", str(out)]) == 1
+    )
     model = pickle.loads(out.read_bytes())
     assert model.taxonomy == "asrs"
     assert "WORKLOAD" in model.classes_ and "SITUATIONAL_AWARENESS" in model.classes_
@@ -155,13 +186,19 @@ def test_train_asrs_export_defaults_to_the_asrs_taxonomy(
         (["train", "missing.jsonl", "-o", "m.bin"], "no such file"),
         (["train", str(CODED), "-o", "no/such/dir/m.bin"], "does not exist"),
         (["train", str(CODED), "-o", "m.bin", "--taxonomy", "nosuch"], "unknown taxonomy 'nosuch'"),
-        (["train", str(DATA / "io_reports.csv"), "-o", "m.bin", "--text-column", "story"],
-         "no text column 'story'"),
+        (
+            ["train", str(DATA / "io_reports.csv"), "-o", "m.bin", "--text-column", "story"],
+            "no text column 'story'",
+        ),
     ],
 )
 def test_train_unusable_input_is_one_line_and_exit_2(
-    stand_in: dict[str, Any], argv: list[str], message: str,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    stand_in: dict[str, Any],
+    argv: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
@@ -202,7 +239,12 @@ def test_evaluate_saved_model_json(
     report = json.loads(out)
     assert {"micro_f1", "macro_f1", "p_at_1", "n", "per_label"} <= set(report)
     assert report["n"] == 12 and report["refused"] == 2
-    assert set(report["per_label"]) == {"CF.TASK.WORKLOAD", "ERR.LAPSE", "FAM.CHILD_UNSEEN", "PROT.CHALLENGE"}
+    assert set(report["per_label"]) == {
+        "CF.TASK.WORKLOAD",
+        "ERR.LAPSE",
+        "FAM.CHILD_UNSEEN",
+        "PROT.CHALLENGE",
+    }
     assert report["per_label"]["ERR.LAPSE"]["support"] == 4
     assert "line 7" in err
     assert stand_in["trusted"] is False
@@ -216,7 +258,9 @@ def test_evaluate_cv_table(stand_in: dict[str, Any], capsys: pytest.CaptureFixtu
     assert "2 records refused" in out
 
 
-def test_evaluate_cv_json_is_deterministic(stand_in: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+def test_evaluate_cv_json_is_deterministic(
+    stand_in: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     main(["evaluate", str(CODED), "--cv", "4", "--json"])
     first = capsys.readouterr().out
     main(["evaluate", str(CODED), "--cv", "4", "--json"])
@@ -272,9 +316,10 @@ def test_end_to_end_train_then_evaluate_held_out(
     assert report["n"] == 60 and report["method"] == "held-out"
     assert 0.0 <= report["micro_f1"] <= 1.0 and report["p_at_1"] is not None
     # the CLI figures are those of the library on the same model and data
+    from humanfactors.persistence import load_model
+
     from humanfactors.evaluate import evaluate_model
     from humanfactors.io import load_labelled
-    from humanfactors.persistence import load_model
 
     data = load_labelled(test, taxonomy="safeguarding")
     direct = evaluate_model(load_model(model_path), data.texts, data.labels)

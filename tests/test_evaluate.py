@@ -107,7 +107,9 @@ def test_figures_agree_with_sklearn_metrics(data: tuple[list[list[int]], ...]) -
     assert r.micro_f1 == pytest.approx(metrics.f1_score(yt, yp, average="micro", **kw))
     assert r.macro_f1 == pytest.approx(metrics.f1_score(yt, yp, average="macro", **kw))
     assert r.samples_f1 == pytest.approx(metrics.f1_score(yt, yp, average="samples", **kw))
-    assert r.micro_precision == pytest.approx(metrics.precision_score(yt, yp, average="micro", **kw))
+    assert r.micro_precision == pytest.approx(
+        metrics.precision_score(yt, yp, average="micro", **kw)
+    )
     assert r.macro_recall == pytest.approx(metrics.recall_score(yt, yp, average="macro", **kw))
     assert r.exact_match == pytest.approx(metrics.accuracy_score(yt, yp))
     assert r.hamming_loss == pytest.approx(metrics.hamming_loss(yt, yp))
@@ -168,7 +170,9 @@ def test_true_codes_missing_from_classes_count_as_missed() -> None:
         ([["A"]], [["A"]], {"y_score": [[0.1]]}, "y_score: expected shape"),
     ],
 )
-def test_bad_inputs_are_refused(y_true: Any, y_pred: Any, kwargs: dict[str, Any], message: str) -> None:
+def test_bad_inputs_are_refused(
+    y_true: Any, y_pred: Any, kwargs: dict[str, Any], message: str
+) -> None:
     with pytest.raises(InputError, match=message):
         evaluate(y_true, y_pred, classes=["A", "B"], **kwargs)
 
@@ -236,7 +240,9 @@ def test_cross_val_proba_is_out_of_fold_and_deterministic() -> None:
 
 def test_cross_validate_in_parallel_matches_serial_and_reports_progress() -> None:
     seen: list[tuple[int, int]] = []
-    serial = cross_validate(WordCoder(), TEXTS, LABELS, cv=3, progress=lambda d, t: seen.append((d, t)))
+    serial = cross_validate(
+        WordCoder(), TEXTS, LABELS, cv=3, progress=lambda d, t: seen.append((d, t))
+    )
     parallel = cross_validate(WordCoder(), TEXTS, LABELS, cv=3, n_jobs=2)
     assert serial == parallel
     assert seen == [(1, 3), (2, 3), (3, 3)]

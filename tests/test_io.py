@@ -54,8 +54,10 @@ def _jl(**fields: object) -> str:
         (_jl(id="x", narrative=SECRET, harm="catastrophic"), "harm:"),
         (_jl(id="x", narrative=SECRET, event_type="accident"), "event_type:"),
         (_jl(id="x", narrative=SECRET, occurred_on="2020-02-30"), "occurred_on:"),
-        (_jl(id="x", narrative=SECRET, occurred_on="2021-01-02", reported_on="2020-01-01"),
-         "occurred_on"),
+        (
+            _jl(id="x", narrative=SECRET, occurred_on="2021-01-02", reported_on="2020-01-01"),
+            "occurred_on",
+        ),
         (_jl(id="", narrative=SECRET), "id:"),
         (_jl(id="x", narrative=SECRET, colour="red"), "colour: Extra inputs are not permitted"),
         ("[1, 2, 3]", "expected a JSON object"),
@@ -157,6 +159,7 @@ def test_txt_yields_exactly_one_item_per_non_blank_line_of_arbitrary_bytes(
     cleaned = [ln.replace(b"\n", b" ").replace(b"\r", b" ") for ln in lines]
     data = b"\n".join(cleaned) + b"\n"
     items = list(iter_records(io.BytesIO(data), format="txt"))
+
     # A line is blank only if it decodes and has nothing but whitespace.
     def blank(raw: bytes) -> bool:
         try:
@@ -205,7 +208,9 @@ def test_txt_ids_are_stem_and_line(tmp_path: Path) -> None:
 # -- CSV ------------------------------------------------------------------------------
 def test_csv_columns_fields_and_metadata() -> None:
     items = list(
-        iter_records(DATA / "io_reports.csv", text_columns=["summary", "details"], id_column="report_id")
+        iter_records(
+            DATA / "io_reports.csv", text_columns=["summary", "details"], id_column="report_id"
+        )
     )
     assert [line for line, _ in items] == [2, 3, 4, 5, 6]
     first = items[0][1]
@@ -378,7 +383,11 @@ def _asrs_expected(path: Path) -> tuple[int, dict[str, int], list[str]]:
     with path.open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     groups, columns, body = rows[0], rows[1], rows[2:]
-    hf = [i for i, (g, c) in enumerate(zip(groups, columns)) if c == "Human Factors" and g in ("Person 1", "Person 2")]
+    hf = [
+        i
+        for i, (g, c) in enumerate(zip(groups, columns, strict=True))
+        if c == "Human Factors" and g in ("Person 1", "Person 2")
+    ]
     assert len(hf) == 2
     counts: dict[str, int] = {}
     for row in body:
@@ -418,7 +427,10 @@ def test_real_asrs_dev_csv_loads_with_resolved_codes() -> None:
     assert len(ld) == len(rows) and ld.errors == []
     assert ld.taxonomy == "asrs" and len(ld.classes) == 12
     both = next(i for i, r in enumerate(rows) if r["narrative_2"].strip())
-    assert ld.texts[both] == rows[both]["narrative"].strip() + "\n\n" + rows[both]["narrative_2"].strip()
+    assert (
+        ld.texts[both]
+        == rows[both]["narrative"].strip() + "\n\n" + rows[both]["narrative_2"].strip()
+    )
 
 
 # -- labelled data --------------------------------------------------------------------
@@ -426,7 +438,10 @@ def test_load_labelled_jsonl_resolves_codes_and_reports_unknown_ones() -> None:
     ld = load_labelled(DATA / "io_coded.jsonl", taxonomy="safeguarding")
     assert ld.ids == ["c1", "c2", "c4", "c5"]
     assert ld.labels == [
-        ["ERR.LAPSE"], ["FAM.CHILD_UNSEEN", "CF.TASK.WORKLOAD"], [], ["PROT.CHALLENGE"]
+        ["ERR.LAPSE"],
+        ["FAM.CHILD_UNSEEN", "CF.TASK.WORKLOAD"],
+        [],
+        ["PROT.CHALLENGE"],
     ]
     (err,) = ld.errors
     assert err.line == 3 and err.id == "c3"
@@ -442,7 +457,12 @@ def test_load_labelled_without_taxonomy_keeps_codes_as_given() -> None:
 def test_load_labelled_jsonl_needs_codes_and_valid_evidence() -> None:
     lines = [
         _jl(id="a", narrative="no codes here"),
-        _jl(id="b", narrative="abc", codes=["X"], evidence=[{"code": "X", "start": 0, "end": 2, "text": "zz"}]),
+        _jl(
+            id="b",
+            narrative="abc",
+            codes=["X"],
+            evidence=[{"code": "X", "start": 0, "end": 2, "text": "zz"}],
+        ),
         _jl(id="c", narrative="fine", codes=["X"]),
     ]
     ld = load_labelled(io.StringIO("\n".join(lines) + "\n"), format="jsonl")
@@ -484,8 +504,13 @@ def test_labelled_data_helpers() -> None:
     ld = LabelledData(ids=["1", "2"], texts=["a", "b"], labels=[["X", "Y"], ["Y"]])
     assert len(ld) == 2 and ld.classes == ("X", "Y")
     assert ld.label_counts() == {"X": 1, "Y": 2}
-    assert ld.fingerprint() != LabelledData(ids=["1", "2"], texts=["a", "b"], labels=[["X"], ["Y"]]).fingerprint()
-    assert "a" not in repr(ld).replace("LabelledData", "").replace("classes", "").replace("data", "")
+    assert (
+        ld.fingerprint()
+        != LabelledData(ids=["1", "2"], texts=["a", "b"], labels=[["X"], ["Y"]]).fingerprint()
+    )
+    assert "a" not in repr(ld).replace("LabelledData", "").replace("classes", "").replace(
+        "data", ""
+    )
     frame = ld.to_frame()
     assert list(frame.columns) == ["id", "text", "labels"] and frame.shape == (2, 3)
 
@@ -528,4 +553,9 @@ def test_write_jsonl_is_atomic_when_an_item_fails(tmp_path: Path) -> None:
 def test_write_jsonl_to_a_stream() -> None:
     buf = io.StringIO()
     assert write_jsonl(buf, [RecordError(id="a", line=3, error="line 3: bad")]) == 1
-    assert json.loads(buf.getvalue()) == {"id": "a", "line": 3, "error": "line 3: bad", "source": None}
+    assert json.loads(buf.getvalue()) == {
+        "id": "a",
+        "line": 3,
+        "error": "line 3: bad",
+        "source": None,
+    }

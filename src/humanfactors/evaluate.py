@@ -289,9 +289,7 @@ def evaluate(
     if y_score is not None:
         scores = np.asarray(y_score, dtype=float)
         if scores.ndim != 2 or scores.shape[0] != n or scores.shape[1] != len(classes):
-            raise InputError(
-                f"y_score: expected shape ({n}, {len(classes)}), got {scores.shape}"
-            )
+            raise InputError(f"y_score: expected shape ({n}, {len(classes)}), got {scores.shape}")
         p_at_1 = _precision_at_1(yt[:, : len(classes)], scores, yt.sum(axis=1) > 0)
     return EvaluationReport(
         micro_f1=micro_f,
@@ -360,9 +358,7 @@ def evaluate_model(model: Any, texts: Sequence[str], labels: Labels) -> Evaluati
         raise InputError(f"{len(texts)} texts but {len(labels)} label lists")
     classes = [str(c) for c in model.classes_]
     pred = model.predict(texts)
-    return evaluate(
-        _canonical(model, labels), pred, classes=classes, y_score=_scores(model, texts)
-    )
+    return evaluate(_canonical(model, labels), pred, classes=classes, y_score=_scores(model, texts))
 
 
 # -- cross-validation ---------------------------------------------------------------
@@ -464,8 +460,7 @@ def cross_val_proba(
         from joblib import Parallel, delayed
 
         results = Parallel(n_jobs=n_jobs)(
-            delayed(_fit_fold)(estimator, texts, label_lists, train, test)
-            for train, test in splits
+            delayed(_fit_fold)(estimator, texts, label_lists, train, test) for train, test in splits
         )
     known = sorted({c for codes in label_lists for c in codes})
     classes = _extend_classes(known, [fold_classes for fold_classes, _, _ in results])
@@ -473,7 +468,9 @@ def cross_val_proba(
     proba = np.zeros((n, len(classes)), dtype=float)
     predicted = np.zeros((n, len(classes)), dtype=np.int8)
     fold = np.full(n, -1, dtype=int)
-    for k, ((train, test), (fold_classes, pred, scores)) in enumerate(zip(splits, results, strict=True)):
+    for k, ((_, test), (fold_classes, pred, scores)) in enumerate(
+        zip(splits, results, strict=True)
+    ):
         cols = [index[c] for c in fold_classes]
         pred = pred.toarray() if hasattr(pred, "toarray") else np.asarray(pred)
         predicted[np.ix_(test, cols)] = pred
@@ -501,7 +498,12 @@ def cross_validate(
     pooled out-of-fold predictions of all folds (see :func:`cross_val_proba`).
     """
     oof = cross_val_proba(
-        estimator, texts, labels, cv=cv, random_state=random_state, n_jobs=n_jobs,
+        estimator,
+        texts,
+        labels,
+        cv=cv,
+        random_state=random_state,
+        n_jobs=n_jobs,
         progress=progress,
     )
     folds = int(oof.fold.max()) + 1

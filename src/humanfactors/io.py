@@ -167,8 +167,9 @@ def _iter_binary_lines(fh: IO[bytes], name: str, encoding: str) -> Iterator[_Lin
     if any(head.startswith(bom) for bom in _UTF16_BOMS):
         raise InputError(
             f"{name}: the file is UTF-16 or UTF-32 encoded; convert it to UTF-8 (or give "
-            "encoding='utf-16')" if encoding.lower().replace("-", "") == "utf8" else
-            f"{name}: unexpected byte-order mark for encoding {encoding!r}"
+            "encoding='utf-16')"
+            if encoding.lower().replace("-", "") == "utf8"
+            else f"{name}: unexpected byte-order mark for encoding {encoding!r}"
         )
     number = 0
     while True:
@@ -215,9 +216,7 @@ def _iter_text_lines(fh: IO[str]) -> Iterator[_Line]:
             while text and not text.endswith("\n"):
                 text = fh.readline(1 << 20)
                 skipped += len(text)
-            yield _Line(
-                number, None, f"line is {skipped:,} characters long, over the limit"
-            )
+            yield _Line(number, None, f"line is {skipped:,} characters long, over the limit")
             continue
         if number == 1 and text.startswith("\ufeff"):
             text = text[1:]
@@ -433,9 +432,7 @@ def _first_header(lines: Iterator[_Line], name: str) -> tuple[Iterator[_CsvRow],
     raise InputError(f"{name}: the file is empty (no header row)")
 
 
-def _resolve_columns(
-    header: list[str], wanted: Sequence[str], name: str, what: str
-) -> list[int]:
+def _resolve_columns(header: list[str], wanted: Sequence[str], name: str, what: str) -> list[int]:
     """Indexes of ``wanted`` columns in ``header`` (exact, then case-insensitive)."""
     normed = [_norm_header(h) for h in header]
     out = []
@@ -527,9 +524,7 @@ def _raw_csv(
         metadata = {header[i]: cells[i] for i in meta_idx if cells[i].strip()}
         if metadata:
             fields["metadata"] = metadata
-        labels = (
-            _split_labels(cells[label_idx], label_sep) if label_idx is not None else None
-        )
+        labels = _split_labels(cells[label_idx], label_sep) if label_idx is not None else None
         yield _Raw(row.line, fields=fields, labels=labels, id=fields["id"])
 
 
@@ -551,7 +546,9 @@ def _raw_asrs(
     except StopIteration:
         raise InputError(f"{name}: an ASRS export has two header rows; found one") from None
     if columns_row.cells is None:
-        raise InputError(f"{name}: line {columns_row.line}: cannot read the header ({columns_row.error})")
+        raise InputError(
+            f"{name}: line {columns_row.line}: cannot read the header ({columns_row.error})"
+        )
     groups = [g.strip() for g in groups_row.cells or []]
     columns = [c.strip() for c in columns_row.cells]
     if "ACN" not in columns or "Narrative" not in columns:
@@ -568,15 +565,19 @@ def _raw_asrs(
     acn_idx = columns.index("ACN")
     narrative_idx = [i for i, c in enumerate(columns) if c == "Narrative"]
     label_idx = [
-        i for i, (g, c) in enumerate(zip(groups, columns, strict=True))
+        i
+        for i, (g, c) in enumerate(zip(groups, columns, strict=True))
         if c == label_column and g.startswith("Person")
     ]
     date_idx = next(
         (i for i, (g, c) in enumerate(zip(groups, columns, strict=True)) if c == "Date"), None
     )
     role_idx = next(
-        (i for i, (g, c) in enumerate(zip(groups, columns, strict=True))
-         if g == "Person 1" and c == "Function"),
+        (
+            i
+            for i, (g, c) in enumerate(zip(groups, columns, strict=True))
+            if g == "Person 1" and c == "Function"
+        ),
         None,
     )
     skip = {acn_idx, *narrative_idx}
@@ -852,9 +853,9 @@ def _taxonomy_or_none(taxonomy: str | os.PathLike[str] | Taxonomy | None) -> Tax
         return None
     if isinstance(taxonomy, str) and taxonomy.lower() == "none":
         return None
-    from .taxonomy import load_taxonomy
+    from .taxonomy import Taxonomy, load_taxonomy
 
-    return load_taxonomy(taxonomy)
+    return load_taxonomy(taxonomy if isinstance(taxonomy, Taxonomy | str) else Path(taxonomy))
 
 
 def load_labelled(
@@ -913,7 +914,9 @@ def load_labelled(
     """
     fmt = infer_format(source, format)
     if fmt == "txt":
-        raise InputError("plain-text files carry no codes: use jsonl, csv or asrs for labelled data")
+        raise InputError(
+            "plain-text files carry no codes: use jsonl, csv or asrs for labelled data"
+        )
     name = _source_name(source)
     tax = _taxonomy_or_none(taxonomy)
     sep = ";" if label_sep is None else label_sep
@@ -978,7 +981,7 @@ def _guess_labels_column(source: Source, name: str, encoding: str) -> str:
     """The labels column of a CSV file when none is named (reads only the header)."""
     if not isinstance(source, str | os.PathLike) or str(source) == "-":
         # Only a stream's header can be peeked at without consuming it if it is seekable.
-        seekable = hasattr(source, "seekable") and source.seekable()  # type: ignore[union-attr]
+        seekable = hasattr(source, "seekable") and source.seekable()
         if not seekable:
             raise InputError(f"{name}: name the labels column (labels_column / --labels-column)")
         pos = source.tell()  # type: ignore[union-attr]

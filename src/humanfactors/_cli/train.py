@@ -152,7 +152,9 @@ class Progress:
 # -- train --------------------------------------------------------------------------
 def configure(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser)
-    parser.add_argument("-o", "--output", required=True, metavar="MODEL", help="model file to write")
+    parser.add_argument(
+        "-o", "--output", required=True, metavar="MODEL", help="model file to write"
+    )
     parser.add_argument(
         "--random-state", type=int, default=0, help="seed for a reproducible model (default 0)"
     )
