@@ -559,3 +559,26 @@ def test_write_jsonl_to_a_stream() -> None:
         "error": "line 3: bad",
         "source": None,
     }
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "txt", "csv"])
+def test_overlong_physical_line_is_skipped_not_held(
+    fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import humanfactors.io as hio
+
+    monkeypatch.setattr(hio, "MAX_LINE_BYTES", 100)
+    head = "id,narrative\n" if fmt == "csv" else ""
+    long_line = {
+        "jsonl": _jl(id="a", narrative="x" * 500),
+        "txt": "x" * 500,
+        "csv": "a," + "x" * 500,
+    }
+    short = {"jsonl": _jl(id="b", narrative="short"), "txt": "short", "csv": "b,short"}
+    data = (head + long_line[fmt] + "\n" + short[fmt] + "\n").encode()
+    items = _records(data, fmt)
+    offset = 1 if fmt == "csv" else 0
+    assert [line for line, _ in items] == [1 + offset, 2 + offset]
+    err = items[0][1]
+    assert isinstance(err, RecordError) and "over the 100-byte limit" in err.error
+    assert isinstance(items[1][1], Incident)
