@@ -71,6 +71,8 @@ def stand_in(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     def save_model(
         model: Any, path: Any, *, training_data: Any = None, metrics: Any = None
     ) -> None:
+        assert set(training_data) == {"sha256", "n"}  # what the real save_model accepts
+        json.dumps(metrics, allow_nan=False)
         saved.update(training_data=training_data, metrics=metrics)
         Path(path).write_bytes(pickle.dumps(model))
 
@@ -101,7 +103,7 @@ def test_train_reports_bad_rows_trains_on_the_rest_and_exits_1(
         "FAM.CHILD_UNSEEN",
         "PROT.CHALLENGE",
     ]
-    assert stand_in["training_data"]["n_reports"] == 12
+    assert stand_in["training_data"]["n"] == 12
     assert len(stand_in["training_data"]["sha256"]) == 64
     assert 0 < stand_in["metrics"]["training_set_micro_f1"] <= 1
     assert "\x1b[K" not in err  # no progress line when stderr is not a terminal

@@ -202,11 +202,7 @@ def run(args: argparse.Namespace) -> int:
         save_model(
             model,
             out,
-            training_data={
-                "sha256": data.fingerprint(),
-                "n_reports": len(data),
-                "source": Path(data.source).name,
-            },
+            training_data={"sha256": data.fingerprint(), "n": len(data)},
             metrics=metrics,
         )
     print(
