@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar, NamedTuple
 
 __all__ = ["Detection", "Pattern", "PatternRecognizer", "Recognizer"]
@@ -23,6 +24,25 @@ class Detection:
     score: float
     recognizer: str
     explanation: str = ""
+
+
+@lru_cache(maxsize=2)
+def _runs(text: str, requires: str) -> tuple[tuple[int, int], ...]:
+    return tuple(m.span() for m in re.finditer(requires + "+", text))
+
+
+@lru_cache(maxsize=4)
+def _windows(text: str, requires: str, reach: int) -> list[tuple[int, int]]:
+    """Merged windows of ``reach`` characters around each run of ``requires``."""
+    n = len(text)
+    windows: list[tuple[int, int]] = []
+    for s, e in _runs(text, requires):
+        start, end = max(0, s - reach), min(n, e + reach)
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return windows
 
 
 class Pattern(NamedTuple):
@@ -86,6 +106,11 @@ class PatternRecognizer(Recognizer):
     context_boost: ClassVar[float] = 0.35
     #: Matches scoring below this (after validation and context) are dropped.
     min_score: ClassVar[float] = 0.3
+    #: A regular expression every match contains (e.g. ``r"\d"``), or None. When set, the
+    #: patterns run only within :attr:`reach` characters of its occurrences: much faster on
+    #: prose, and the same matches, provided no match is longer than :attr:`reach`.
+    requires: ClassVar[str | None] = None
+    reach: ClassVar[int] = 200
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -118,22 +143,33 @@ class PatternRecognizer(Recognizer):
             return False
         return self._context_re.search(text, max(0, start - self.context_window), start) is not None
 
-    def analyze(self, text: str) -> Iterator[Detection]:
+    def _windows(self, text: str) -> list[tuple[int, int]]:
+        if self.requires is None:
+            return [(0, len(text))]
+        return _windows(text, self.requires, self.reach)
+
+    def _matches(self, text: str) -> Iterator[tuple[Pattern, re.Match[str]]]:
+        windows = self._windows(text)
         for pattern, regex in self._compiled:
-            for match in regex.finditer(text):
-                start, end = self.span(match)
-                if start >= end:
-                    continue
-                score = pattern.score
-                why = f"pattern {pattern.name}"
-                valid = self.validate_result(text[start:end])
-                if valid is False:
-                    continue
-                if valid is True:
-                    score = max(score, 0.95)
-                    why += ", checksum valid"
-                if self.has_context(text, start):
-                    score = min(1.0, score + self.context_boost)
-                    why += ", context word before it"
-                if score >= self.min_score:
-                    yield Detection(self.entity, start, end, round(score, 3), self.id, why)
+            for start, end in windows:
+                for match in regex.finditer(text, start, end):
+                    yield pattern, match
+
+    def analyze(self, text: str) -> Iterator[Detection]:
+        for pattern, match in self._matches(text):
+            start, end = self.span(match)
+            if start >= end:
+                continue
+            score = pattern.score
+            why = f"pattern {pattern.name}"
+            valid = self.validate_result(text[start:end])
+            if valid is False:
+                continue
+            if valid is True:
+                score = max(score, 0.95)
+                why += ", checksum valid"
+            if self.has_context(text, start):
+                score = min(1.0, score + self.context_boost)
+                why += ", context word before it"
+            if score >= self.min_score:
+                yield Detection(self.entity, start, end, round(score, 3), self.id, why)

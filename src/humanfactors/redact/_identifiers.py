@@ -51,6 +51,8 @@ class NhsNumberRecognizer(PatternRecognizer):
 
     name = "nhs_number"
     entity = "NHS_NUMBER"
+    requires = r"\d"
+    reach = 20
     patterns = (
         Pattern("grouped", _NOT_BEFORE + r"\d{3}[ \-]\d{3}[ \-]\d{4}" + _NOT_AFTER, 0.45),
         Pattern("unbroken", _NOT_BEFORE + r"\d{10}" + _NOT_AFTER, 0.2),
@@ -66,6 +68,8 @@ class NiNumberRecognizer(PatternRecognizer):
 
     name = "ni_number"
     entity = "NI_NUMBER"
+    requires = r"\d"
+    reach = 20
     patterns = (
         Pattern("full", _NOT_BEFORE + r"[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]" + _NOT_AFTER, 0.85),
         Pattern("no_suffix", _NOT_BEFORE + r"[A-Z]{2} ?\d{2} ?\d{2} ?\d{2}" + _NOT_AFTER, 0.1),
@@ -90,6 +94,8 @@ class PhoneRecognizer(PatternRecognizer):
 
     name = "phone"
     entity = "PHONE"
+    requires = r"\d"
+    reach = 25
     _PREFIX = r"(?:(?:\+|00)\s?44\s?(?:\(0\)\s?)?|0)"
     _SEP = r"[ .\-]?"
     _BODIES = (
@@ -128,6 +134,8 @@ class EmailRecognizer(PatternRecognizer):
 
     name = "email"
     entity = "EMAIL"
+    requires = "@"
+    reach = 80
     patterns = (
         Pattern(
             "address",
@@ -143,6 +151,8 @@ class PostcodeRecognizer(PatternRecognizer):
 
     name = "postcode"
     entity = "POSTCODE"
+    requires = r"\d"
+    reach = 10
     patterns = (
         Pattern(
             "full",
@@ -181,6 +191,8 @@ class DateOfBirthRecognizer(PatternRecognizer):
 
     name = "date_of_birth"
     entity = "DATE_OF_BIRTH"
+    requires = r"\d"
+    reach = 120
     patterns = (
         Pattern(
             "after_birth_word",
@@ -207,6 +219,8 @@ class ReferenceNumberRecognizer(PatternRecognizer):
 
     name = "reference_number"
     entity = "REFERENCE"
+    requires = r"\d"
+    reach = 60
     patterns = (
         Pattern("letters_digits", _NOT_BEFORE + r"[A-Z]{1,4}\d{5,12}" + _NOT_AFTER, 0.6),
         Pattern(
@@ -234,6 +248,8 @@ class VehicleRegistrationRecognizer(PatternRecognizer):
 
     name = "vehicle_registration"
     entity = "VEHICLE_REGISTRATION"
+    requires = r"\d"
+    reach = 10
     patterns = (
         Pattern("current", _NOT_BEFORE + r"[A-Z]{2}\d{2} ?[A-Z]{3}" + _NOT_AFTER, 0.75),
     )
@@ -244,4 +260,6 @@ class UsernameRecognizer(PatternRecognizer):
 
     name = "username"
     entity = "USERNAME"
+    requires = "@"
+    reach = 80
     patterns = (Pattern("handle", r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{1,28}[A-Za-z0-9_])?(?![\w@])", 0.8),)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 
 from ._base import Detection, Recognizer
 from ._vocab import INSTITUTIONS, NAME_PLACES, PARTICLES, PREFIXES, looks_english, RELATIONS, ROLES, STOP, TITLES, Lexicon, lexicon
@@ -30,6 +31,8 @@ _CONTEXT_WORDS = sorted(
     key=len,
     reverse=True,
 )
+_CONTEXT_SET = frozenset(w for w in _CONTEXT_WORDS if " " not in w)
+_LAST_WORD = re.compile(r"[\w'’.\-]+$")
 _ROLE_BEFORE = re.compile(
     r"(?:\b(?:" + "|".join(re.escape(w) for w in _CONTEXT_WORDS) + r"))(?:['’]s)?"
     r"\s*(?:[,(:–\-]\s*|\bis\s+|\bwas\s+)?$",
@@ -42,6 +45,16 @@ _ROLE_AFTER = re.compile(
     r"|\s*\(\s*(?:" + "|".join(re.escape(w) for w in sorted(RELATIONS | ROLES)) + r")\b)",
     re.I,
 )
+
+
+_NEXT_LOWER = re.compile(r" [a-z]")
+
+
+@cache
+def _lower_names() -> frozenset[str]:
+    """Lower-case words that may be a name written in lower case."""
+    lex = lexicon()
+    return frozenset((lex.first | lex.last) - lex.common - STOP)
 
 
 @dataclass(slots=True)
@@ -75,34 +88,46 @@ class PersonRecognizer(Recognizer):
 
     # -- token features ---------------------------------------------------------
     @staticmethod
-    def _tokens(text: str) -> list[_Tok]:
+    def _tokens(text: str, lower_names: frozenset[str]) -> list[_Tok]:
+        """Capitalised tokens, particles and lower-case tokens that may be names.
+
+        Other lower-case words are skipped (for speed); they still break runs, because
+        runs require plain spaces between neighbouring tokens.
+        """
         toks: list[_Tok] = []
-        prev_end = 0
+        prev_end = 0  # end of the previous token, kept or not
+        kept_end = -1  # end of the previous kept token
+        seen = False
         for m in _TOKEN.finditer(text):
-            start, end = m.span()
             word = m.group()
-            poss = _POSSESSIVE.search(word)
+            first = word[0]
+            if not first.isupper() and word not in lower_names and word not in PARTICLES:
+                prev_end = m.end()
+                seen = True
+                continue
+            start, end = m.span()
+            poss = _POSSESSIVE.search(word) if word[-1] in "sS'’" else None
             if poss and len(word) > 3:
                 end -= len(poss.group())
                 word = word[: len(word) - len(poss.group())]
             if word.isupper():
                 shape = "upper" if len(word) > 1 else "cap"
-            elif len(word) > 2 and word[-1] == "s" and word[:-1].isupper():
-                shape = "acronym"  # "DSLs", "PDFs"
-            elif word[0].isupper():
-                shape = "cap"
+            elif first.isupper():
+                shape = "acronym" if len(word) > 2 and word[-1] == "s" and word[:-1].isupper() else "cap"
             elif word.islower():
                 shape = "lower"
             else:
                 shape = "other"
             gap = text[prev_end:start]
-            if toks and toks[-1].key in TITLES and gap in (". ", "."):
+            adjacent = kept_end == prev_end
+            if adjacent and toks[-1].key in TITLES and gap in (". ", "."):
                 sentence_start, gap_space = False, True  # "Mr. Smith"
             else:
-                sentence_start = not toks or bool(_SENTENCE_GAP.search(gap))
-                gap_space = bool(toks) and gap != "" and gap.strip(" \t") == "" and len(gap) <= 2
+                sentence_start = not seen or bool(_SENTENCE_GAP.search(gap))
+                gap_space = adjacent and gap != "" and len(gap) <= 2 and gap.strip(" \t") == ""
             toks.append(_Tok(start, end, word, word.lower(), shape, sentence_start, gap_space))
-            prev_end = m.end()
+            prev_end = kept_end = m.end()
+            seen = True
         return toks
 
     @staticmethod
@@ -150,7 +175,7 @@ class PersonRecognizer(Recognizer):
     # -- analysis ---------------------------------------------------------------
     def analyze(self, text: str) -> Iterator[Detection]:
         lex = lexicon()
-        toks = self._tokens(text)
+        toks = self._tokens(text, _lower_names())
         n = len(toks)
         taken: list[tuple[int, int, float, str]] = []  # token index range, score, why
         kinds: dict[str, str] = {}
@@ -220,7 +245,20 @@ class PersonRecognizer(Recognizer):
 
     @staticmethod
     def _role_before(text: str, start: int) -> bool:
-        return _ROLE_BEFORE.search(text, max(0, start - 40), start) is not None
+        window = text[max(0, start - 40) : start].rstrip()
+        if window[-1:] in ("(", ",", ":", "–", "-"):
+            window = window[:-1].rstrip()
+        low = window.lower()
+        for verb in (" is", " was"):
+            if low.endswith(verb):
+                low = low[: -len(verb)].rstrip()
+        last = _LAST_WORD.search(low)
+        if last is None:
+            return False
+        word = last.group()
+        if word.endswith(("'s", "’s")):
+            word = word[:-2]
+        return word in _CONTEXT_SET or low.endswith(("known as", "a.k.a."))
 
     def _chain(
         self,
@@ -327,8 +365,6 @@ class PersonRecognizer(Recognizer):
         elif (
             k0 == "midweak"
             and first.key in lexicon().first
-            and a + 1 < len(toks)
-            and toks[a + 1].shape == "lower"
-            and toks[a + 1].gap_space
+            and _NEXT_LOWER.match(text, first.end)
         ):
             taken.append((a, b, 0.5, "first name starting a sentence"))
