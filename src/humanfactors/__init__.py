@@ -30,6 +30,7 @@ _LAZY: dict[str, str] = {
     "Factor": "humanfactors.taxonomy",
     "Finding": "humanfactors.models",
     "Harm": "humanfactors.models",
+    "HumanFactorsClassifier": "humanfactors.classifier",
     "HumanFactorsError": "humanfactors.exceptions",
     "Incident": "humanfactors.models",
     "IncidentStore": "humanfactors.store",
@@ -63,7 +64,9 @@ _LAZY: dict[str, str] = {
     "load_corpus": "humanfactors.corpus",
     "load_crosswalk": "humanfactors.taxonomy",
     "load_labelled": "humanfactors.io",
+    "load_model": "humanfactors.persistence",
     "load_taxonomy": "humanfactors.taxonomy",
+    "save_model": "humanfactors.persistence",
     "write_jsonl": "humanfactors.io",
 }
 
@@ -120,4 +123,6 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .pipeline import analyse, analyse_many
     from .redact import RedactedText, Redactor
     from .store import IncidentStore
+    from .classifier import HumanFactorsClassifier
+    from .persistence import load_model, save_model
     from .taxonomy import Crosswalk, Factor, Taxonomy, list_taxonomies, load_crosswalk, load_taxonomy

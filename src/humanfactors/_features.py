@@ -1,0 +1,204 @@
+"""Private helpers of the classifier: labels, calibration, thresholds, term spans.
+
+Nothing here is public API; :mod:`humanfactors.classifier` is the entry point.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .exceptions import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from numpy.typing import NDArray
+
+    from .taxonomy import Taxonomy
+
+#: The word token pattern of the default word vectorizer; :func:`token_spans` uses it so
+#: that explanation spans match the features exactly.
+TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+_TOKEN_RE = re.compile(TOKEN_PATTERN)
+
+
+def check_texts(X: Any, estimator: str) -> list[str]:
+    """``X`` as a list of str, refusing a bare string and non-string items (by index)."""
+    if isinstance(X, str | bytes):
+        raise InputError(
+            f"{estimator} expects a sequence of texts, got a single {type(X).__name__}; "
+            "wrap it in a list"
+        )
+    if hasattr(X, "ndim") and getattr(X, "ndim", 1) != 1:
+        raise InputError(
+            f"{estimator} expects a 1-D sequence of texts, got an array with ndim={X.ndim}"
+        )
+    try:
+        texts = list(X)
+    except TypeError:
+        raise InputError(
+            f"{estimator} expects a sequence of texts, got {type(X).__name__}"
+        ) from None
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise InputError(
+                f"{estimator}: X[{i}] is {type(t).__name__}, expected str"
+            )
+    return texts
+
+
+def is_indicator(y: Any) -> bool:
+    """True for a 2-D numeric indicator matrix (numpy or scipy sparse)."""
+    if hasattr(y, "toarray") and hasattr(y, "shape"):
+        return True
+    if isinstance(y, np.ndarray):
+        return y.ndim == 2 and y.dtype.kind in "biuf"
+    return False
+
+
+def label_lists(y: Any, estimator: str) -> list[list[str]]:
+    """``y`` as a list of lists of str: each item must be a sequence of codes, not a string."""
+    if isinstance(y, str | bytes):
+        raise InputError(f"{estimator}: y must be a sequence of code lists, got a single string")
+    out: list[list[str]] = []
+    for i, item in enumerate(y):
+        if isinstance(item, str | bytes):
+            raise InputError(
+                f"{estimator}: y[{i}] is a string; give each report's codes as a list, "
+                "e.g. [['ERR.LAPSE'], []]"
+            )
+        try:
+            codes = list(item)
+        except TypeError:
+            raise InputError(
+                f"{estimator}: y[{i}] is {type(item).__name__}, expected a list of codes"
+            ) from None
+        for code in codes:
+            if not isinstance(code, str):
+                raise InputError(
+                    f"{estimator}: y[{i}] holds a {type(code).__name__}, expected str codes"
+                )
+        out.append(codes)
+    return out
+
+
+def canonical_labels(
+    lists: Sequence[Sequence[str]], taxonomy: Taxonomy | None
+) -> list[list[str]]:
+    """Resolve aliases through the taxonomy (unknown codes raise UnknownCodeError); dedupe."""
+    out: list[list[str]] = []
+    cache: dict[str, str] = {}
+    for codes in lists:
+        seen: dict[str, None] = {}
+        for code in codes:
+            if taxonomy is None:
+                key = code.strip()
+                if not key:
+                    raise InputError("an empty code was given among the labels")
+            else:
+                key = cache.get(code) or taxonomy.resolve(code)
+                cache[code] = key
+            seen[key] = None
+        out.append(list(seen))
+    return out
+
+
+def order_classes(codes: Iterable[str], taxonomy: Taxonomy | None) -> list[str]:
+    """Codes in taxonomy order (parents before children), or sorted without a taxonomy."""
+    unique = set(codes)
+    if taxonomy is None:
+        return sorted(unique)
+    rank = {c: i for i, c in enumerate(taxonomy.codes)}
+    return sorted(unique, key=lambda c: (rank.get(c, len(rank)), c))
+
+
+def data_fingerprint(texts: Sequence[str], labels: Sequence[Sequence[str]]) -> str:
+    """SHA-256 over texts and their (sorted) codes: the training data's identity."""
+    h = hashlib.sha256()
+    for text, codes in zip(texts, labels, strict=True):
+        blob = text.encode("utf-8", "surrogatepass")
+        h.update(len(blob).to_bytes(8, "little"))
+        h.update(blob)
+        h.update("\x1f".join(sorted(codes)).encode("utf-8", "surrogatepass"))
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+# -- calibration and thresholds ------------------------------------------------------------
+def fit_platt(scores: NDArray[np.float64], y: NDArray[np.int_]) -> tuple[float, float]:
+    """Platt scaling ``p = 1 / (1 + exp(-(a*s + b)))`` with Platt's smoothed targets.
+
+    The smoothed targets keep the fit finite when a label has one positive, or none,
+    which plain logistic regression on the scores does not.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    n_pos = float(y.sum())
+    n_neg = float(len(y) - n_pos)
+    t = np.where(y > 0, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+    a, b = 1.0, float(np.log((n_pos + 1.0) / (n_neg + 1.0)))
+    ridge = 1e-6
+    for _ in range(50):
+        z = np.clip(a * s + b, -35.0, 35.0)
+        p = 1.0 / (1.0 + np.exp(-z))
+        g = p - t
+        w = p * (1.0 - p)
+        grad = np.array([np.dot(g, s), g.sum()])
+        h11 = np.dot(w, s * s) + ridge
+        h12 = np.dot(w, s)
+        h22 = w.sum() + ridge
+        det = h11 * h22 - h12 * h12
+        if det <= 1e-12:
+            break
+        da = (h22 * grad[0] - h12 * grad[1]) / det
+        db = (h11 * grad[1] - h12 * grad[0]) / det
+        a, b = a - da, b - db
+        if abs(da) < 1e-9 and abs(db) < 1e-9:
+            break
+    if not (np.isfinite(a) and np.isfinite(b)) or a <= 0:
+        # A score that does not rank positives above negatives carries no signal.
+        a, b = 0.0, float(np.log((n_pos + 1.0) / (n_neg + 1.0)))
+    return float(a), float(b)
+
+
+def sigmoid(z: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The logistic function, without overflow warnings."""
+    out: NDArray[np.float64] = 1.0 / (1.0 + np.exp(-np.clip(z, -35.0, 35.0)))
+    return out
+
+
+def best_f1_threshold(
+    proba: NDArray[np.float64], y: NDArray[np.int_], *, min_positives: int, default: float = 0.5
+) -> float:
+    """The probability threshold that maximises F1 on ``(proba, y)``.
+
+    The threshold sits halfway between the last accepted and the first rejected
+    probability, so that it is not tied to one training example. With fewer than
+    ``min_positives`` positives the estimate is noise, and ``default`` is used.
+    """
+    n_pos = int(y.sum())
+    if n_pos < max(1, min_positives):
+        return default
+    order = np.argsort(-proba, kind="stable")
+    p = proba[order]
+    tp = np.cumsum(y[order])
+    k = np.arange(1, len(p) + 1)
+    f1 = 2.0 * tp / (k + n_pos)
+    # Only cut between distinct probabilities: ties are accepted or rejected together.
+    distinct = np.r_[p[:-1] > p[1:], True]
+    f1 = np.where(distinct, f1, -1.0)
+    i = int(np.argmax(f1))
+    thr = (p[i] + p[i + 1]) / 2.0 if i + 1 < len(p) else p[i] * 0.5
+    return float(np.clip(thr, 0.001, 0.999))
+
+
+# -- spans for explanations ----------------------------------------------------------------
+def token_spans(text: str) -> list[tuple[str, int, int]]:
+    """``(lowercased token, start, end)`` for each word token of ``text``.
+
+    Matching on the original text (and lowercasing each token) keeps ``start`` and ``end``
+    exact even where lowercasing would change the text's length.
+    """
+    return [(m.group().lower(), m.start(), m.end()) for m in _TOKEN_RE.finditer(text)]
