@@ -203,6 +203,14 @@ class Incident(BaseModel):
     region: ShortText | None = None
     metadata: dict[str, JsonValue] = Field(default_factory=dict, repr=False)
 
+    @field_validator("id", mode="before")
+    @classmethod
+    def _int_id(cls, value: object) -> object:
+        # Numeric ids (spreadsheets, databases) are common; keep them as text.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
     @field_validator("narrative")
     @classmethod
     def _not_blank(cls, value: str) -> str:
