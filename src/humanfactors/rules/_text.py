@@ -26,7 +26,7 @@ _ABBREVIATIONS = frozenset(
 
 # Between two words of a phrase: spaces, a hyphen or slash, or an apostrophe-s boundary.
 _SEP = r"(?:\s*[-/]\s*|%?[\s,]\s{0,3})"
-_WORD = re.compile(r"^[\w'’&+]+(?:-[\w'’&+]+)*\*?$")
+_WORD = re.compile(r"^[\w'’&+]+(?:[-/][\w'’&+]+)*\*?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +91,13 @@ def segment(text: str) -> Segmented:
     if not s_starts:
         s_starts, s_ends = [0], [len(text)]
     starts, ends = s_starts, s_ends
-    tok_starts: list[int] = []
-    tok_ends: list[int] = []
-    toks: list[str] = []
-    for m in _TOKEN.finditer(text):
-        tok_starts.append(m.start())
-        tok_ends.append(m.end())
-        toks.append(m.group().lower().replace("’", "'"))
+    low = text.lower()
+    if len(low) != len(text):  # a few characters change length when lower-cased
+        low = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+    low = low.replace("’", "'")
+    toks = _TOKEN.findall(low)
+    tok_starts = [m.start() for m in _TOKEN.finditer(low)]
+    tok_ends = [a + len(t) for a, t in zip(tok_starts, toks, strict=True)]
     return Segmented(text, tuple(starts), tuple(ends), tuple(tok_starts), tuple(tok_ends), tuple(toks))
 
 
@@ -109,14 +109,26 @@ class Phrase:
     regex: re.Pattern[str]
     first_words: tuple[str, ...]  # exact lower-case first words
     first_prefixes: tuple[str, ...]  # lower-case prefixes of first words (from ``word*``)
+    # (key, is_prefix, regex body of a first-item alternative, possible second words or None)
+    keyed: tuple[tuple[str, bool, str, tuple[str, ...] | None], ...] = ()
+    rest: str = ""  # regex of everything after the first item
+    # For each later mandatory item, the words one of which must be in the sentence.
+    required: tuple[frozenset[str], ...] = ()
+
+    def pattern_for(self, bodies: Iterable[str]) -> str:
+        """The phrase's regex with its first item restricted to ``bodies``."""
+        return "(?:" + "|".join(dict.fromkeys(bodies)) + ")" + self.rest
 
 
 def _word_regex(word: str) -> str:
     prefix = word.endswith("*")
     core = word[:-1] if prefix else word
     # "follow-up" also matches "follow up" and "followup"; "didn't" also "didn’t"
-    body = r"[\s\-]?".join(
-        "['’]".join(re.escape(piece) for piece in re.split("['’]", part)) for part in core.split("-")
+    body = r"\s*/\s*".join(
+        r"[\s\-]?".join(
+            "['’]".join(re.escape(piece) for piece in re.split("['’]", part)) for part in half.split("-")
+        )
+        for half in core.split("/")
     )
     return body + (r"\w*+" if prefix else r"(?!\w)")
 
@@ -132,6 +144,26 @@ def _alt_words(alt: str, source: str) -> list[str]:
         if not _WORD.match(w) or w == "*":
             raise ValueError(f"{w!r} is not a word in phrase {source!r}")
     return words
+
+
+def _plain_words(words: Iterable[str]) -> tuple[str, ...] | None:
+    """Lower-case words usable as exact index keys, or None if any is a prefix or compound."""
+    out = []
+    for w in words:
+        if w.endswith("*") or "-" in w or "/" in w:
+            return None
+        out.append(w.lower().replace("’", "'"))
+    return tuple(out)
+
+
+def _expand_keys(alts: list[list[str]]) -> list[list[str]]:
+    """One entry per index key of each first-item alternative (matches ``keyed`` order)."""
+    out = []
+    for alt in alts:
+        low = alt[0].lower().replace("’", "'").split("/")[0]
+        keys = {low.split("-")[0], low.replace("-", "")} if "-" in low else {low}
+        out.extend([alt] * len(keys))
+    return out
 
 
 def compile_phrase(source: str) -> Phrase:
@@ -166,6 +198,9 @@ def compile_phrase(source: str) -> Phrase:
     parts: list[str] = []
     first_words: list[str] = []
     first_prefixes: list[str] = []
+    keyed: list[tuple[str, bool, str, tuple[str, ...] | None]] = []
+    first_alts: list[list[str]] = []
+    info: list[tuple[bool, tuple[str, ...] | None]] = []  # items after the first
     for n, item in enumerate(items):
         group, group_opt, raw = item.group(1), item.group(2), item.group(3)
         if raw is not None and "(" in raw or raw is not None and ")" in raw:
@@ -179,6 +214,7 @@ def compile_phrase(source: str) -> Phrase:
                 if not 1 <= k <= 8:
                     raise ValueError(f"gap '~{k}' must allow 1 to 8 words: {source!r}")
                 parts.append(rf"(?:{_SEP}\w++(?:['’]\w++)?){{0,{k}}}")
+                info.append((True, None))
                 continue
             optional = raw.endswith("?") and len(raw) > 1
             if optional:
@@ -192,23 +228,59 @@ def compile_phrase(source: str) -> Phrase:
         if optional and n == 0:
             raise ValueError(f"the first word cannot be optional: {source!r}")
         body = "(?:" + "|".join(_SEP.join(_word_regex(w) for w in alt) for alt in alts) + ")"
+        if n >= 1:
+            info.append((optional, _plain_words(a[0] for a in alts)))
         if n == 0:
+            first_alts = alts
             parts.append(body)
             for alt in alts:
-                low = alt[0].lower().replace("’", "'")
+                alt_body = _SEP.join(_word_regex(w) for w in alt)
+                low = alt[0].lower().replace("’", "'").split("/")[0]
                 keys = {low.split("-")[0], low.replace("-", "")} if "-" in low else {low}
                 for key in sorted(keys):
                     if key.endswith("*"):
                         if len(key) < 3:
                             raise ValueError(f"a leading prefix needs at least 2 letters: {source!r}")
                         first_prefixes.append(key[:-1])
+                        keyed.append((key[:-1], True, alt_body, None))
                     else:
                         first_words.append(key)
+                        keyed.append((key, False, alt_body, None))
         else:
             piece = _SEP + body
             parts.append(f"(?:{piece})?" if optional else piece)
+    # The words that can follow the first item: optional items add theirs and pass on.
+    second_words: tuple[str, ...] | None = None
+    acc: list[str] = []
+    for optional, plain in info:
+        if plain is None:
+            break
+        acc.extend(plain)
+        if not optional:
+            second_words = tuple(dict.fromkeys(acc))
+            break
+    # Index a first word together with the word that must follow it, where that is known.
+    final: list[tuple[str, bool, str, tuple[str, ...] | None]] = []
+    for (key, is_prefix, alt_body, _), alt in zip(keyed, _expand_keys(first_alts), strict=True):
+        if is_prefix or "-" in alt[0] or "/" in alt[0]:
+            nxt = None
+        elif len(alt) > 1:
+            nxt = _plain_words([alt[1]])
+        else:
+            nxt = second_words
+        final.append((key, is_prefix, alt_body, nxt))
+    keyed = final
+    required = tuple(frozenset(plain) for optional, plain in info if not optional and plain)
     regex = re.compile("".join(parts), re.IGNORECASE)
-    return Phrase(source, regex, tuple(first_words), tuple(first_prefixes))
+    return Phrase(
+        source,
+        regex,
+        tuple(first_words),
+        tuple(first_prefixes),
+        tuple(keyed),
+        "".join(parts[1:]),
+        required,
+    )
 
 
 def compile_alternation(phrases: Iterable[str]) -> re.Pattern[str] | None:

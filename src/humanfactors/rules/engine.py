@@ -245,42 +245,94 @@ def _narrative(text: str | Incident) -> str:
 
 # -- matching ------------------------------------------------------------------------
 class _Matcher:
-    """All phrases of a tuple of rules, indexed by their first word for one linear pass."""
+    """All phrases of a tuple of rules, indexed by their first word for one linear pass.
+
+    For each first word (or prefix) there is one probe regex, the alternation of every
+    phrase that can start with it; only when the probe matches are the phrases tried
+    one by one. Most words start no phrase, or fail the probe, at the cost of one
+    dictionary lookup or one anchored regex call.
+    """
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = tuple(rules)
-        self.by_word: dict[str, list[tuple[int, Phrase]]] = {}
-        self.by_prefix: dict[str, list[tuple[int, Phrase]]] = {}
+        words: dict[str, dict[tuple[int, str], list[str]]] = {}
+        pairs: dict[tuple[str, str], dict[tuple[int, str], list[str]]] = {}
+        prefixes: dict[str, dict[tuple[int, str], list[str]]] = {}
+        phrases: dict[tuple[int, str], Phrase] = {}
         for i, rule in enumerate(self.rules):
             for ph in rule._phrases:
-                for w in ph.first_words:
-                    self.by_word.setdefault(w, []).append((i, ph))
-                for p in ph.first_prefixes:
-                    self.by_prefix.setdefault(p, []).append((i, ph))
+                phrases[(i, ph.source)] = ph
+                for key, is_prefix, body, nxt in ph.keyed:
+                    if is_prefix:
+                        prefixes.setdefault(key, {}).setdefault((i, ph.source), []).append(body)
+                    elif nxt is None:
+                        words.setdefault(key, {}).setdefault((i, ph.source), []).append(body)
+                    else:
+                        for second in nxt:
+                            pairs.setdefault((key, second), {}).setdefault((i, ph.source), []).append(body)
+
+        def build(table: dict[Any, dict[tuple[int, str], list[str]]]) -> dict[Any, Any]:
+            return {
+                k: tuple(
+                    (
+                        i,
+                        src,
+                        re.compile(phrases[(i, src)].pattern_for(b), re.IGNORECASE),
+                        phrases[(i, src)].required,
+                    )
+                    for (i, src), b in v.items()
+                )
+                for k, v in table.items()
+            }
+
+        self.by_word = build(words)
+        self.by_pair = build(pairs)
+        self.by_prefix = build(prefixes)
         self.prefix_lengths = tuple(sorted({len(p) for p in self.by_prefix}))
         self.regex_rules = tuple(i for i, r in enumerate(self.rules) if r._regexes)
 
     def candidates(self, seg: Segmented) -> Iterator[tuple[int, str, int, int]]:
         """``(rule index, phrase, start, end)`` for every raw phrase match."""
         text = seg.text
-        by_word, by_prefix, lengths = self.by_word, self.by_prefix, self.prefix_lengths
-        for tok, start in zip(seg.tokens, seg.token_starts, strict=True):
-            hits = by_word.get(tok)
-            if hits:
-                for i, ph in hits:
-                    m = ph.regex.match(text, start)
-                    if m and m.end() > start:
-                        yield i, ph.source, start, m.end()
+        by_word, by_pair, by_prefix = self.by_word, self.by_pair, self.by_prefix
+        lengths = self.prefix_lengths
+        toks = seg.tokens
+        n_toks = len(toks)
+        # the words of the text: a cheap necessary condition for each phrase
+        words = frozenset(toks)
+        starts = seg.token_starts
+        for k, start in enumerate(starts):
+            tok = toks[k]
+            entries = []
+            entry = by_word.get(tok)
+            if entry:
+                entries.append(entry)
+            if k + 1 < n_toks:
+                entry = by_pair.get((tok, toks[k + 1]))
+                if entry:
+                    entries.append(entry)
             if lengths:
                 for n in lengths:
                     if n > len(tok):
                         break
-                    hits = by_prefix.get(tok[:n])
-                    if hits:
-                        for i, ph in hits:
-                            m = ph.regex.match(text, start)
-                            if m and m.end() > start:
-                                yield i, ph.source, start, m.end()
+                    entry = by_prefix.get(tok[:n])
+                    if entry:
+                        entries.append(entry)
+            if not entries:
+                continue
+            for entry in entries:
+                for i, source, rx, required in entry:
+                    if required:
+                        ok = True
+                        for req in required:
+                            if req.isdisjoint(words):
+                                ok = False
+                                break
+                        if not ok:
+                            continue
+                    m = rx.match(text, start)
+                    if m and m.end() > start:
+                        yield i, source, start, m.end()
         for i in self.regex_rules:
             for rx in self.rules[i]._regexes:
                 for m in rx.finditer(text):
@@ -773,7 +825,8 @@ def _finding(code: str, matches: list[RuleMatch], text: str) -> Finding:
     miss = math.prod(1.0 - c for c in best.values())
     confidence = min(0.99, max(max(best.values()), 1.0 - miss))
     spans = sorted({(m.start, m.end) for m in matches})
-    evidence = tuple(Evidence(start=s, end=e, text=text[s:e]) for s, e in spans)
+    # spans come from regex matches on ``text`` itself, so they are valid by construction
+    evidence = tuple(Evidence.model_construct(start=s, end=e, text=text[s:e]) for s, e in spans)
     parts = []
     for m in matches[:5]:
         words = text[m.start : m.end]
@@ -783,7 +836,7 @@ def _finding(code: str, matches: list[RuleMatch], text: str) -> Finding:
         parts.append(f"rule {m.rule_id} matched {words!r}{note}")
     more = f"; and {len(matches) - 5} more" if len(matches) > 5 else ""
     explanation = f"{code}: " + "; ".join(parts) + more
-    return Finding(
+    return Finding.model_construct(
         code=code,
         confidence=round(confidence, 4),
         source=Source.RULE,
