@@ -26,7 +26,10 @@ _NUMBER = r"\d{1,4}[A-Za-z]?(?:\s?[-–]\s?\d{1,4}[A-Za-z]?)?"
 _FLAT = r"(?:Flat|Apartment|Apt\.?|Unit|Room|Maisonette|Studio|Bedsit|Plot)\s+(?:\d{1,4}[A-Za-z]?|[A-Z])\b"
 _BUILDING_NAME = rf"(?:{_CAPWORD}\s+){{1,3}}{_BUILDING}"
 # ", Truro" after a street, when the address line ends there or a postcode follows
-_TOWN = r"(?:,\s*[A-Z][a-z]+(?:[ \-](?:[A-Z][a-z]+|upon|on|under|le))*(?=\s*(?:[,.;)]|$|[A-Z]{1,2}\d)))?"
+_TOWN = r"(?:,\s*[A-Z][a-z]+(?:[ \-](?:[A-Z][a-z]+|upon|on|under|le))*(?=,?\s*[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b))?"
+
+
+_GENERIC_STREETS = frozenset({"High", "Main", "Market", "Church", "Back", "Front", "Old", "New"})
 
 
 class AddressRecognizer(PatternRecognizer):
@@ -58,8 +61,8 @@ class AddressRecognizer(PatternRecognizer):
                "flat", "house", "property", "tenancy")
 
     def validate_result(self, value: str) -> bool | None:
-        # "High Street", "Main Road" alone, or a street made only of stop words, stay
+        # a generic street alone ("the High Street branch") is not an address
         words = re.findall(r"[A-Za-z]+", value)
-        if len(words) == 2 and words[0] in {"High", "Main", "Station", "Church", "Market"} and not re.search(r"\d", value):
-            return None
+        if len(words) == 2 and words[0] in _GENERIC_STREETS and not re.search(r"\d", value):
+            return False
         return None

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..exceptions import RedactionError
 from ..models import RedactionSpan
 from ._addresses import AddressRecognizer
-from ._base import Detection, Recognizer
+from ._base import Detection, PatternRecognizer, Recognizer
 from ._identifiers import (
     DateOfBirthRecognizer,
     EmailRecognizer,
@@ -66,7 +66,7 @@ PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_]*_(?:\d{1,6}|[0-9a-f]{4,32})\]")
 _OTHER_MARKERS = re.compile(r"\[(?:REDACTED|REMOVED|NAME|ADDRESS|[A-Z]{2,20})\]|█+")
 # Already-anonymised references ("Child A", "Sibling C", "Baby T", "Mr X"): kept.
 _ANONYMISED = re.compile(
-    r"\b(?:Child(?:ren)?|Sibling|Baby|Mother|Father|Parent|Carer|Adult|Young\s+Person|Person"
+    r"(?:Child(?:ren)?|Sibling|Baby|Mother|Father|Parent|Carer|Adult|Young\s+Person|Person"
     r"|Family|Professional|Practitioner|Worker|Subject|Victim|Perpetrator|Male|Female|Man"
     r"|Woman|Boy|Girl|Student|Pupil|Mr|Mrs|Ms|Miss|Mx|Dr|Brother|Sister|Infant|Teenager"
     r"|Grandmother|Grandfather|Partner|Uncle|Aunt|Cousin|Officer|Social\s+Worker|Agency"
@@ -74,7 +74,7 @@ _ANONYMISED = re.compile(
 )
 # Eponyms and named schemes that learning needs ("Fraser guidelines", "Clare's Law").
 _KEEP_PHRASES = re.compile(
-    r"\b(?:Moses\s+baskets?|(?:Fraser|Gillick)\s+(?:guidelines?|competen(?:t|ce|cy)|test)"
+    r"(?:Moses\s+baskets?|(?:Fraser|Gillick)\s+(?:guidelines?|competen(?:t|ce|cy)|test)"
     r"|(?:Clare|Sarah)['’]s\s+Law|Down['’]?s?\s+syndrome|Asperger['’]?s?|Crohn['’]s"
     r"|Munchausen(?:['’]s)?(?:\s+syndrome)?|Tourette['’]?s?|Parkinson['’]s|Alzheimer['’]s"
     r"|Prader-Willi|Ehlers-Danlos|Apgar|Glasgow\s+Coma\s+Scale|Caesarean|Heimlich"
@@ -295,6 +295,10 @@ class Redactor:
         self._all = [*self.recognizers]
         if self.deny:
             self._all.append(DenyListRecognizer(self.deny))
+        # recognisers whose matches depend on neighbouring words (re-run after replacing)
+        self._context_sensitive = [
+            r for r in self._all if not isinstance(r, PatternRecognizer | DenyListRecognizer)
+        ]
         allowed = sorted({a.casefold() for a in self.allow if a.strip()}, key=len, reverse=True)
         self._allow_re = (
             re.compile(r"(?<!\w)(?:" + "|".join(re.escape(a) for a in allowed) + r")(?!\w)", re.I)
@@ -345,25 +349,30 @@ class Redactor:
     def _protected(self, text: str) -> list[tuple[int, int]]:
         spans = [m.span() for m in PLACEHOLDER.finditer(text)]
         spans += [m.span() for m in _OTHER_MARKERS.finditer(text)]
-        spans += [m.span() for m in _ANONYMISED.finditer(text)]
-        spans += [m.span() for m in _KEEP_PHRASES.finditer(text)]
+        # (no leading \b in these patterns: much faster; the word start is checked here)
+        for rx in (_ANONYMISED, _KEEP_PHRASES):
+            spans += [m.span() for m in rx.finditer(text) if not m.start() or not text[m.start() - 1].isalnum()]
         if self._allow_re is not None:
             spans += [m.span() for m in self._allow_re.finditer(text)]
         return sorted(spans)
 
-    def analyze(self, text: str) -> list[Detection]:
+    def analyze(self, text: str, *, only: Sequence[Recognizer] | None = None) -> list[Detection]:
         """Every identifier found in ``text``, sorted by position; overlaps are kept.
 
         Detections inside placeholders, already-anonymised references ("Child A") and
-        allow-listed phrases are left out; so are those under the threshold.
+        allow-listed phrases are left out; so are those under the threshold. ``only``
+        limits the run to some of the redactor's recognisers.
         """
         if not isinstance(text, str):
             raise RedactionError(f"analyze() takes a str, got {type(text).__name__}")
         n = len(text)
         protected = self._protected(text)
+        # Recognisers see each placeholder as a plain lower-case word of the same length,
+        # as the word it replaced was: a redacted text then reads like the original.
+        seen = PLACEHOLDER.sub(lambda m: "x" * len(m.group()), text) if "[" in text else text
         out: list[Detection] = []
-        for rec in self._all:
-            for d in rec.analyze(text):
+        for rec in self._all if only is None else only:
+            for d in rec.analyze(seen):
                 if not 0 <= d.start < d.end <= n:
                     raise RedactionError(
                         f"recogniser {rec.id!r} returned the impossible span {d.start}..{d.end} "
@@ -373,7 +382,7 @@ class Redactor:
                     continue
                 if self.entities is not None and d.entity not in self.entities:
                     continue
-                if rec is not self._all[-1] or not self.deny:
+                if not isinstance(rec, DenyListRecognizer):
                     if _overlaps(protected, d.start, d.end):
                         continue
                 out.append(d)
@@ -381,8 +390,49 @@ class Redactor:
         return out
 
     # -- replacement --------------------------------------------------------------
-    def _plan(self, text: str) -> tuple[list[Detection], list[str], dict[str, str]]:
+    def _detect(self, text: str) -> list[Detection]:
+        """Merged detections, re-checked on the redacted text until nothing new appears.
+
+        Replacing a name can change the context of its neighbours; the re-check makes
+        redaction idempotent (redacting the output again finds nothing).
+        """
         merged = _merge(self.analyze(text))
+        for _ in range(3):
+            if not merged:
+                return merged
+            pieces: list[str] = []
+            shifts: list[tuple[int, int]] = []  # (offset in redacted text, offset in original)
+            pos = 0
+            out_len = 0
+            for d in merged:
+                shifts.append((out_len, pos))
+                pieces.append(text[pos : d.start])
+                out_len += d.start - pos
+                ph = f"[{d.entity}_1]"
+                pieces.append(ph)
+                out_len += len(ph)
+                pos = d.end
+            shifts.append((out_len, pos))
+            pieces.append(text[pos:])
+            again = self.analyze("".join(pieces), only=self._context_sensitive)
+            if not again:
+                return merged
+            import bisect
+
+            keys = [s[0] for s in shifts]
+            extra = []
+            for d in again:
+                i = bisect.bisect_right(keys, d.start) - 1
+                delta = shifts[i][1] - shifts[i][0]
+                extra.append(
+                    Detection(d.entity, d.start + delta, d.end + delta, d.score, d.recognizer,
+                              d.explanation + " (seen once neighbours were redacted)")
+                )
+            merged = _merge(merged + extra)
+        return merged
+
+    def _plan(self, text: str) -> tuple[list[Detection], list[str], dict[str, str]]:
+        merged = self._detect(text)
         values = [text[d.start : d.end] for d in merged]
         keys = self._keys(merged, values)
         placeholders: dict[tuple[str, str], str] = {}

@@ -227,7 +227,7 @@ class ReferenceNumberRecognizer(PatternRecognizer):
             "after_label",
             r"\b(?:case|client|child|person|crime|incident|log|police|crn|urn|upn|uln|ref"
             r"|reference|id|mosaic|lcs|ehm|liquidlogic|record|file|docket|claim)"
-            r"(?:\s+(?:number|no|num|ref|reference|id|#))?\s*[.:#]?\s*"
+            r"(?:\s+(?:number|no|num|ref|reference|id|#))?\s*[.:#]?\s*(?:(?:is|was)\s+)?"
             r"(?P<value>[A-Z0-9][A-Z0-9/\-]*\d[A-Z0-9/\-]*)(?![\w/])",
             0.6,
             re.I,
@@ -262,4 +262,4 @@ class UsernameRecognizer(PatternRecognizer):
     entity = "USERNAME"
     requires = "@"
     reach = 80
-    patterns = (Pattern("handle", r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{1,28}[A-Za-z0-9_])?(?![\w@])", 0.8),)
+    patterns = (Pattern("handle", r"(?<![\w@.\]])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{1,28}[A-Za-z0-9_])?(?![\w@])", 0.8),)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from ._base import Detection, Recognizer
-from ._vocab import INSTITUTIONS, NAME_PLACES, PARTICLES, PREFIXES, looks_english, RELATIONS, ROLES, STOP, TITLES, Lexicon, lexicon
+from ._vocab import CALENDAR, INSTITUTIONS, NAME_PLACES, PARTICLES, PREFIXES, looks_english, RELATIONS, ROLES, STOP, TITLES, Lexicon, lexicon
 
 __all__ = ["PersonRecognizer"]
 
@@ -101,7 +101,12 @@ class PersonRecognizer(Recognizer):
         for m in _TOKEN.finditer(text):
             word = m.group()
             first = word[0]
-            if not first.isupper() and word not in lower_names and word not in PARTICLES:
+            if (
+                not first.isupper()
+                and word not in lower_names
+                and word not in PARTICLES
+                and not (word[-2:] in ("'s", "’s") and word[:-2] in lower_names)
+            ):
                 prev_end = m.end()
                 seen = True
                 continue
@@ -143,6 +148,8 @@ class PersonRecognizer(Recognizer):
             if parts[0] in PREFIXES or parts[-1] in PREFIXES:
                 return "word"
             kinds = [self._kind(p, lex) for p in parts]
+            if "word" in kinds:
+                return "word"  # "Ruby-coloured", "Follow-Up"
             if all(p in lex.first or p in lex.last for p in parts):
                 return "strong"  # "Lily-Rose", "Ellie-May"
             if "strong" in kinds:
@@ -291,6 +298,18 @@ class PersonRecognizer(Recognizer):
                     context = None
                     continue
                 continue
+            if (
+                tk == "stop"
+                and t.key in CALENDAR
+                and t.shape == "cap"
+                and k + 1 < j
+                and kind_of(toks[k + 1]) == "strong"  # type: ignore[operator]
+                and t.key in lexicon().first
+            ):
+                taken.append((k, min(j, k + 2), 0.7, "first name that is also a calendar word"))
+                k += 2
+                context = None
+                continue
             if tk == "stop":
                 context = "role" if t.key in RELATIONS or t.key in ROLES else None
                 k += 1
@@ -321,8 +340,12 @@ class PersonRecognizer(Recognizer):
         while a < b and kinds[0] == "word":
             a += 1
             kinds.pop(0)
-        while b > a and kinds[-1] == "word" and not signal:
+        all_upper = all(toks[k].shape == "upper" for k in range(a, b))
+        while b > a and kinds[-1] == "word" and (not signal or all_upper):
             b -= 1
+            kinds.pop()
+        while all_upper and b > a and kinds[-1] not in ("strong", "weak", "midweak"):
+            b -= 1  # in capitals, unknown words are more often ordinary words than names
             kinds.pop()
         if a >= b:
             return
