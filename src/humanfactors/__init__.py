@@ -35,6 +35,7 @@ _LAZY: dict[str, str] = {
     "Incident": "humanfactors.models",
     "IncidentStore": "humanfactors.store",
     "InputError": "humanfactors.exceptions",
+    "LabelModel": "humanfactors.weak",
     "MissingDependencyError": "humanfactors.exceptions",
     "ModelError": "humanfactors.exceptions",
     "ModelLoadError": "humanfactors.exceptions",
@@ -55,6 +56,8 @@ _LAZY: dict[str, str] = {
     "analyse": "humanfactors.pipeline",
     "analyse_frame": "humanfactors.frames",
     "analyse_many": "humanfactors.pipeline",
+    "audit_labels": "humanfactors.audit",
+    "coder_agreement": "humanfactors.agreement",
     "cross_validate": "humanfactors.evaluate",
     "default_model": "humanfactors._default",
     "evaluate_predictions": "humanfactors.evaluate",
@@ -67,6 +70,7 @@ _LAZY: dict[str, str] = {
     "load_model": "humanfactors.persistence",
     "load_taxonomy": "humanfactors.taxonomy",
     "save_model": "humanfactors.persistence",
+    "suggest_next": "humanfactors.suggest",
     "write_jsonl": "humanfactors.io",
 }
 
@@ -125,4 +129,8 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .store import IncidentStore
     from .classifier import HumanFactorsClassifier
     from .persistence import load_model, save_model
+    from .agreement import coder_agreement
+    from .audit import audit_labels
+    from .suggest import suggest_next
+    from .weak import LabelModel
     from .taxonomy import Crosswalk, Factor, Taxonomy, list_taxonomies, load_crosswalk, load_taxonomy
