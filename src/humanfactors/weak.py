@@ -35,9 +35,10 @@ Assumptions and priors
 - **Few rules per code are weakly identified.** With fewer than three rules for a code the
   likelihood cannot separate prevalence from sensitivity, and the priors decide. The
   defaults encode what hand-written phrase rules are like: they rarely fire on a report
-  without the factor (false-fire rate ``Beta(1, 50)``, mean 0.02), they miss many reports
-  with it (sensitivity ``Beta(2, 3)``, mean 0.4), and prevalence is unknown
-  (``Beta(1, 1)``). Pass ``prevalence={"CODE": 0.3}`` when it is known, e.g. from a
+  without the factor (false-fire rate ``Beta(2, 50)``, mode 0.02), they miss many reports
+  with it (sensitivity ``Beta(2, 3)``, mode 1/3), and prevalence is unknown
+  (``Beta(1, 1)``). With a single rule for a code, a report on which it fired gets a
+  posterior near 0.9 and one on which it abstained a posterior below the prevalence. Pass ``prevalence={"CODE": 0.3}`` when it is known, e.g. from a
   coding manual or a small coded sample, or pass some coded reports to :meth:`LabelModel.fit`
   (their posteriors are fixed to the codes given, which anchors the estimates).
 - **Abstaining is weak evidence against.** A report on which no rule fired gets a posterior
@@ -143,7 +144,7 @@ class LabelModel(BaseEstimator):  # type: ignore[misc]
     sensitivity_prior : (float, float)
         Beta pseudo-counts ``(a, b)`` for each rule's sensitivity; default ``(2, 3)``.
     false_fire_prior : (float, float)
-        Beta pseudo-counts for each rule's false-fire rate; default ``(1, 50)``.
+        Beta pseudo-counts for each rule's false-fire rate; default ``(2, 50)``.
     prevalence_prior : (float, float)
         Beta pseudo-counts for each code's prevalence; default ``(1, 1)`` (uniform).
     prevalence : mapping of code to float, optional
@@ -177,7 +178,7 @@ class LabelModel(BaseEstimator):  # type: ignore[misc]
         *,
         rules: RuleSet | str | None = None,
         sensitivity_prior: tuple[float, float] = (2.0, 3.0),
-        false_fire_prior: tuple[float, float] = (1.0, 50.0),
+        false_fire_prior: tuple[float, float] = (2.0, 50.0),
         prevalence_prior: tuple[float, float] = (1.0, 1.0),
         prevalence: Mapping[str, float] | None = None,
         max_iter: int = 1000,
