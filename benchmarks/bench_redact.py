@@ -66,7 +66,11 @@ def covered(spans: Spans, text: str, start: int, end: int, entity: str | None = 
 
 
 def touched(spans: Spans, text: str, start: int, end: int) -> bool:
-    return any(s < end and start < e for s, e, _ in spans if any(text[i].isalnum() for i in range(max(s, start), min(e, end))))
+    return any(
+        s < end and start < e
+        for s, e, _ in spans
+        if any(text[i].isalnum() for i in range(max(s, start), min(e, end)))
+    )
 
 
 def score(cases: Iterable[dict], find: Callable[[str], Spans]) -> dict:
@@ -95,11 +99,20 @@ def humanfactors_finder() -> Callable[[str], Spans]:
 
 
 SCRUB_MAP = {
-    "name": "PERSON", "email": "EMAIL", "phone": "PHONE", "postalcode": "POSTCODE",
-    "address": "ADDRESS", "national_insurance_number": "NI_NUMBER", "url": "URL",
-    "credit_card": "CARD", "twitter": "USERNAME", "date_of_birth": "DATE_OF_BIRTH",
-    "vehicle_licence_plate": "VEHICLE_REGISTRATION", "tax_reference_number": "REFERENCE",
-    "social_security_number": "NI_NUMBER", "drivers_licence": "REFERENCE",
+    "name": "PERSON",
+    "email": "EMAIL",
+    "phone": "PHONE",
+    "postalcode": "POSTCODE",
+    "address": "ADDRESS",
+    "national_insurance_number": "NI_NUMBER",
+    "url": "URL",
+    "credit_card": "CARD",
+    "twitter": "USERNAME",
+    "date_of_birth": "DATE_OF_BIRTH",
+    "vehicle_licence_plate": "VEHICLE_REGISTRATION",
+    "tax_reference_number": "REFERENCE",
+    "social_security_number": "NI_NUMBER",
+    "drivers_licence": "REFERENCE",
 }
 
 
@@ -136,13 +149,18 @@ def report(title: str, ours: dict, theirs: dict | None) -> None:
     print(f"|{'-' * 24}|{'-' * 6}|{'-' * 18}|{'-' * 18}|")
     ents = sorted(ours["entities"])
     for e in ents:
-        print(fmt_row(e, tuple(ours["entities"][e]), tuple(theirs["entities"][e]) if theirs else None))
+        print(
+            fmt_row(e, tuple(ours["entities"][e]), tuple(theirs["entities"][e]) if theirs else None)
+        )
 
     def group(res: dict, names: Iterable[str]) -> tuple[int, int, int]:
         rows = [res["entities"][e] for e in names if e in res["entities"]]
         return (sum(r[0] for r in rows), sum(r[1] for r in rows), sum(r[2] for r in rows))
 
-    for label, names in (("structured (5 types)", STRUCTURED), ("names + addresses", ("PERSON", "ADDRESS"))):
+    for label, names in (
+        ("structured (5 types)", STRUCTURED),
+        ("names + addresses", ("PERSON", "ADDRESS")),
+    ):
         print(fmt_row(label, group(ours, names), group(theirs, names) if theirs else None))
     if ours["kept"][1]:
         k, n = ours["kept"]
@@ -170,8 +188,16 @@ def main() -> None:
     theirs = None if args.no_scrubadub else scrubadub_finder()
     cases, corpus = load_cases(), load_corpus()
     print(f"test set: {len(cases)} sentences; corpus: {len(corpus)} reports")
-    report("Test set (tests/data/redaction_cases.jsonl)", score(cases, ours), score(cases, theirs) if theirs else None)
-    report("Corpus (data/safeguarding/source, pii lines)", score(corpus, ours), score(corpus, theirs) if theirs else None)
+    report(
+        "Test set (tests/data/redaction_cases.jsonl)",
+        score(cases, ours),
+        score(cases, theirs) if theirs else None,
+    )
+    report(
+        "Corpus (data/safeguarding/source, pii lines)",
+        score(corpus, ours),
+        score(corpus, theirs) if theirs else None,
+    )
     print("\nSpeed, one core (MB = 10^6 characters)")
     for mb in (args.mb, 4 * args.mb):
         t, rate = speed(ours, mb)

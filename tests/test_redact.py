@@ -37,7 +37,10 @@ def test_top_level_names() -> None:
 def test_same_person_same_placeholder() -> None:
     text = "Kirsty Smith rang. Later Kirsty said Smith's car was gone. Mrs Smith agreed."
     out = redact(text)
-    assert out.text == "[PERSON_1] rang. Later [PERSON_1] said [PERSON_1]'s car was gone. [PERSON_1] agreed."
+    assert (
+        out.text
+        == "[PERSON_1] rang. Later [PERSON_1] said [PERSON_1]'s car was gone. [PERSON_1] agreed."
+    )
 
 
 def test_two_people_two_placeholders() -> None:
@@ -139,7 +142,11 @@ def test_impossible_span_is_rejected_with_numbers() -> None:
 
 @pytest.mark.parametrize(
     "spans, message",
-    [([(3, 2, "x")], r"3\.\.2"), ([(0, 20, "x")], r"0\.\.20 in a text of 5"), ([(0, 3, "x"), (2, 4, "y")], "overlap")],
+    [
+        ([(3, 2, "x")], r"3\.\.2"),
+        ([(0, 20, "x")], r"0\.\.20 in a text of 5"),
+        ([(0, 3, "x"), (2, 4, "y")], "overlap"),
+    ],
 )
 def test_replace_spans_rejects_bad_spans(spans: list[tuple[int, int, str]], message: str) -> None:
     with pytest.raises(RedactionError, match=message):
@@ -189,12 +196,41 @@ def test_analyze_reports_explanations() -> None:
 
 # -- properties ---------------------------------------------------------------------
 FRAGMENTS = [
-    "Mum (Kirsty) said", "Dad, Tomasz Nowak,", "the child, Aaliyah", "Kirsty's partner",
-    "Mrs Hakimi", "DS Jones", "NHS 943 476 5919", "07700 900123", "+44 20 7946 0872",
-    "a.b@example.org", "B19 3QT", "QQ 12 34 56 C", "DOB 03/04/2015", "born on 3 April 2015",
-    "Flat 4, Cobden Court", "18 Coleridge Close", "Child A", "the social worker", "Section 47",
-    "Hope", "Will Brown", "ROSE", "shannon", "case LL123456", "Monday", ".", ",", "\n", " and ",
-    "[PERSON_1]", "(", ")", "O'Brien", "Ellie-May", "Zarmina",
+    "Mum (Kirsty) said",
+    "Dad, Tomasz Nowak,",
+    "the child, Aaliyah",
+    "Kirsty's partner",
+    "Mrs Hakimi",
+    "DS Jones",
+    "NHS 943 476 5919",
+    "07700 900123",
+    "+44 20 7946 0872",
+    "a.b@example.org",
+    "B19 3QT",
+    "QQ 12 34 56 C",
+    "DOB 03/04/2015",
+    "born on 3 April 2015",
+    "Flat 4, Cobden Court",
+    "18 Coleridge Close",
+    "Child A",
+    "the social worker",
+    "Section 47",
+    "Hope",
+    "Will Brown",
+    "ROSE",
+    "shannon",
+    "case LL123456",
+    "Monday",
+    ".",
+    ",",
+    "\n",
+    " and ",
+    "[PERSON_1]",
+    "(",
+    ")",
+    "O'Brien",
+    "Ellie-May",
+    "Zarmina",
 ]
 texty = st.lists(st.sampled_from(FRAGMENTS), max_size=12).map(" ".join)
 any_text = st.one_of(st.text(max_size=200), texty)

@@ -27,9 +27,7 @@ def removed(spans: list[tuple[int, int]], text: str, start: int, end: int) -> bo
 
 
 def touched(spans: list[tuple[int, int]], text: str, start: int, end: int) -> bool:
-    return any(
-        text[i].isalnum() for s, e in spans for i in range(max(s, start), min(e, end))
-    )
+    return any(text[i].isalnum() for s, e in spans for i in range(max(s, start), min(e, end)))
 
 
 @pytest.fixture(scope="module")

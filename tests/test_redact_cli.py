@@ -19,7 +19,12 @@ def test_text_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_jsonl_records_keep_structure(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
-    rec = {"id": "a1", "narrative": "Dad, Tomasz Nowak, left.", "harm": "low", "codes": ["ERR.SLIP"]}
+    rec = {
+        "id": "a1",
+        "narrative": "Dad, Tomasz Nowak, left.",
+        "harm": "low",
+        "codes": ["ERR.SLIP"],
+    }
     src.write_text(json.dumps(rec) + "\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
     assert main(["redact", str(src), "-o", str(out), "--spans"]) == 0
@@ -29,11 +34,15 @@ def test_jsonl_records_keep_structure(tmp_path: Path) -> None:
     assert got["redactions"][0]["entity"] == "PERSON"
 
 
-def test_field_option_and_keyed_pseudonyms(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_field_option_and_keyed_pseudonyms(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "in.jsonl"
     src.write_text(
-        json.dumps({"id": "1", "text": "Kirsty Smith rang."}) + "\n"
-        + json.dumps({"id": "2", "text": "We saw Kirsty Smith."}) + "\n",
+        json.dumps({"id": "1", "text": "Kirsty Smith rang."})
+        + "\n"
+        + json.dumps({"id": "2", "text": "We saw Kirsty Smith."})
+        + "\n",
         encoding="utf-8",
     )
     key = tmp_path / "key"
@@ -44,7 +53,9 @@ def test_field_option_and_keyed_pseudonyms(tmp_path: Path, capsys: pytest.Captur
     assert ph.startswith("[PERSON_") and ph in lines[1]
 
 
-def test_bad_lines_give_error_records_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_lines_give_error_records_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "in.jsonl"
     src.write_text(
         '{"id": "ok", "narrative": "Kirsty rang."}\n{not json\n{"id": "x", "other": 1}\n',
@@ -58,7 +69,9 @@ def test_bad_lines_give_error_records_and_exit_1(tmp_path: Path, capsys: pytest.
     assert "Kirsty" not in captured.err
 
 
-def test_short_key_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_short_key_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     key = tmp_path / "key"
     key.write_bytes(b"short")
     src = tmp_path / "in.txt"

@@ -26,8 +26,14 @@ def found(recognizer: object, text: str, threshold: float = 0.4) -> list[str]:
 
 @pytest.mark.parametrize(
     "digits, ok",
-    [("9434765919", True), ("9434765918", False), ("1924270498", True), ("123456789", False),
-     ("abcdefghij", False), ("0000000000", True)],
+    [
+        ("9434765919", True),
+        ("9434765918", False),
+        ("1924270498", True),
+        ("123456789", False),
+        ("abcdefghij", False),
+        ("0000000000", True),
+    ],
 )
 def test_nhs_checksum(digits: str, ok: bool) -> None:
     assert nhs_checksum_ok(digits) is ok
@@ -149,7 +155,11 @@ def test_reference(text: str, expected: list[str]) -> None:
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("a silver car, AB12 CDE, outside", ["AB12 CDE"]), ("reg YX67ABC.", ["YX67ABC"]), ("the B19 area", [])],
+    [
+        ("a silver car, AB12 CDE, outside", ["AB12 CDE"]),
+        ("reg YX67ABC.", ["YX67ABC"]),
+        ("the B19 area", []),
+    ],
 )
 def test_vehicle(text: str, expected: list[str]) -> None:
     assert found(VehicleRegistrationRecognizer(), text) == expected

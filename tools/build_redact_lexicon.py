@@ -30,7 +30,14 @@ import faker
 import faker.providers.person as person_providers
 import textblob
 
-OUT = Path(__file__).resolve().parents[1] / "src" / "humanfactors" / "redact" / "data" / "lexicon.json.gz"
+OUT = (
+    Path(__file__).resolve().parents[1]
+    / "src"
+    / "humanfactors"
+    / "redact"
+    / "data"
+    / "lexicon.json.gz"
+)
 LATIN = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ž]+(?:['’\-][A-Za-zÀ-ÖØ-öø-ž]+)*$")
 FREQUENT = 50  # a word seen this often in the frequency list is an ordinary word first
 
@@ -106,8 +113,10 @@ def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     OUT.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
-    print(f"{OUT}: {len(first)} first, {len(last)} last, {len(common)} common, "
-          f"{len(proper)} proper, {len(frequent)} frequent; {OUT.stat().st_size} bytes")
+    print(
+        f"{OUT}: {len(first)} first, {len(last)} last, {len(common)} common, "
+        f"{len(proper)} proper, {len(frequent)} frequent; {OUT.stat().st_size} bytes"
+    )
 
 
 if __name__ == "__main__":

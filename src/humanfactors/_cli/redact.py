@@ -32,13 +32,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--key-file",
         help="file holding a secret key (16+ bytes): placeholders become keyed pseudonyms",
     )
+    parser.add_argument("--entities", help="comma-separated entity types to redact (default: all)")
     parser.add_argument(
-        "--entities", help="comma-separated entity types to redact (default: all)"
+        "--allow", action="append", default=[], help="word or phrase never redacted"
     )
-    parser.add_argument("--allow", action="append", default=[], help="word or phrase never redacted")
-    parser.add_argument("--deny", action="append", default=[], help="word or phrase always redacted")
     parser.add_argument(
-        "--spans", action="store_true", help="add a 'redactions' list (offsets, entity) to each record"
+        "--deny", action="append", default=[], help="word or phrase always redacted"
+    )
+    parser.add_argument(
+        "--spans",
+        action="store_true",
+        help="add a 'redactions' list (offsets, entity) to each record",
     )
     parser.add_argument("-o", "--output", help="write here instead of stdout")
     parser.add_argument("--errors", help="write error records here instead of stderr")
@@ -55,7 +59,11 @@ def _redactor(args: argparse.Namespace) -> Any:
             raise InputError(f"cannot read --key-file {args.key_file!r}: {exc.strerror}") from exc
         if len(key) < 16:
             raise InputError(f"--key-file must hold at least 16 bytes, found {len(key)}")
-    entities = [e.strip().upper() for e in args.entities.split(",") if e.strip()] if args.entities else None
+    entities = (
+        [e.strip().upper() for e in args.entities.split(",") if e.strip()]
+        if args.entities
+        else None
+    )
     return Redactor(allow=args.allow, deny=args.deny, entities=entities, pseudonym_key=key)
 
 
@@ -75,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
     with source if source is not sys.stdin else _nullcontext(source) as fh:
         for number, raw in enumerate(fh, start=1):
             line = raw.rstrip("\r\n")
-            is_record = args.format == "jsonl" or args.format == "auto" and line.lstrip().startswith("{")
+            is_record = args.format == "jsonl" or (
+                args.format == "auto" and line.lstrip().startswith("{")
+            )
             if not is_record:
                 result = redactor.redact(line).text
             else:
@@ -129,12 +139,16 @@ def _redact_record(
         return error(f"a record must be a JSON object, got {type(record).__name__}")
     present = [f for f in fields if f in record]
     if not present:
-        return error(f"record has no field {' or '.join(repr(f) for f in fields)}", record.get("id"))
+        return error(
+            f"record has no field {' or '.join(repr(f) for f in fields)}", record.get("id")
+        )
     all_spans: dict[str, list[dict[str, Any]]] = {}
     for field in present:
         value = record[field]
         if not isinstance(value, str):
-            return error(f"field {field!r} must be a string, got {type(value).__name__}", record.get("id"))
+            return error(
+                f"field {field!r} must be a string, got {type(value).__name__}", record.get("id")
+            )
         result = redactor.redact(value)
         record[field] = result.text
         all_spans[field] = [s.model_dump() for s in result.spans]

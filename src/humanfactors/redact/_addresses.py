@@ -49,7 +49,11 @@ class AddressRecognizer(PatternRecognizer):
             0.9,
         ),
         Pattern("building_street", rf"\b{_BUILDING_NAME},?\s+{_NUMBER}?,?\s*{_STREET}", 0.8),
-        Pattern("number_street", rf"(?<![\w£$€.,/:])(?:[Nn]o\.?\s*|[Nn]umber\s+)?{_NUMBER},?\s+{_STREET}{_TOWN}", 0.85),
+        Pattern(
+            "number_street",
+            rf"(?<![\w£$€.,/:])(?:[Nn]o\.?\s*|[Nn]umber\s+)?{_NUMBER},?\s+{_STREET}{_TOWN}",
+            0.85,
+        ),
         Pattern(
             "street",
             rf"(?<![\w])(?!The\b){_NOT_ORG}(?:{_CAPWORD}\s+){{1,2}}"
@@ -57,8 +61,19 @@ class AddressRecognizer(PatternRecognizer):
             0.5,
         ),
     )
-    context = ("address", "lives at", "living at", "lived at", "moved to", "resides", "home at",
-               "flat", "house", "property", "tenancy")
+    context = (
+        "address",
+        "lives at",
+        "living at",
+        "lived at",
+        "moved to",
+        "resides",
+        "home at",
+        "flat",
+        "house",
+        "property",
+        "tenancy",
+    )
 
     def validate_result(self, value: str) -> bool | None:
         # a generic street alone ("the High Street branch") is not an address

@@ -182,7 +182,9 @@ def replace_spans(text: str, spans: Sequence[tuple[int, int, str]]) -> str:
                 "(need 0 <= start < end <= length)"
             )
         if start < prev_end:
-            raise RedactionError(f"redaction spans overlap: one ends at {prev_end}, the next starts at {start}")
+            raise RedactionError(
+                f"redaction spans overlap: one ends at {prev_end}, the next starts at {start}"
+            )
         prev_end = end
     parts: list[str] = []
     pos = n
@@ -315,7 +317,9 @@ class Redactor:
         names = Counter(r.id for r in self.recognizers)
         dupes = sorted(n for n, c in names.items() if c > 1)
         if dupes:
-            raise RedactionError(f"Redactor(recognizers=...) has duplicate recogniser names: {dupes}")
+            raise RedactionError(
+                f"Redactor(recognizers=...) has duplicate recogniser names: {dupes}"
+            )
         for term, entity in self.deny.items():
             if not isinstance(term, str) or not term.strip():
                 raise RedactionError("Redactor(deny=...) terms must be non-empty strings")
@@ -326,7 +330,9 @@ class Redactor:
         if self.entities is not None:
             bad = sorted(e for e in self.entities if not re.fullmatch(r"[A-Z][A-Z0-9_]*", str(e)))
             if bad:
-                raise RedactionError(f"Redactor(entities=...) must be upper-case entity names, got {bad}")
+                raise RedactionError(
+                    f"Redactor(entities=...) must be upper-case entity names, got {bad}"
+                )
         if self.pseudonym_key is not None and (
             not isinstance(self.pseudonym_key, bytes) or len(self.pseudonym_key) < 16
         ):
@@ -351,7 +357,11 @@ class Redactor:
         spans += [m.span() for m in _OTHER_MARKERS.finditer(text)]
         # (no leading \b in these patterns: much faster; the word start is checked here)
         for rx in (_ANONYMISED, _KEEP_PHRASES):
-            spans += [m.span() for m in rx.finditer(text) if not m.start() or not text[m.start() - 1].isalnum()]
+            spans += [
+                m.span()
+                for m in rx.finditer(text)
+                if not m.start() or not text[m.start() - 1].isalnum()
+            ]
         if self._allow_re is not None:
             spans += [m.span() for m in self._allow_re.finditer(text)]
         return sorted(spans)
@@ -382,9 +392,8 @@ class Redactor:
                     continue
                 if self.entities is not None and d.entity not in self.entities:
                     continue
-                if not isinstance(rec, DenyListRecognizer):
-                    if _overlaps(protected, d.start, d.end):
-                        continue
+                if not isinstance(rec, DenyListRecognizer) and _overlaps(protected, d.start, d.end):
+                    continue
                 out.append(d)
         out.sort(key=lambda d: (d.start, -d.end, d.entity))
         return out
@@ -425,8 +434,14 @@ class Redactor:
                 i = bisect.bisect_right(keys, d.start) - 1
                 delta = shifts[i][1] - shifts[i][0]
                 extra.append(
-                    Detection(d.entity, d.start + delta, d.end + delta, d.score, d.recognizer,
-                              d.explanation + " (seen once neighbours were redacted)")
+                    Detection(
+                        d.entity,
+                        d.start + delta,
+                        d.end + delta,
+                        d.score,
+                        d.recognizer,
+                        d.explanation + " (seen once neighbours were redacted)",
+                    )
                 )
             merged = _merge(merged + extra)
         return merged
@@ -510,7 +525,9 @@ class Redactor:
         result = RedactedText(
             text=new_text,
             spans=tuple(
-                RedactionSpan(entity=d.entity, start=d.start, end=d.end, replacement=r, score=d.score)
+                RedactionSpan(
+                    entity=d.entity, start=d.start, end=d.end, replacement=r, score=d.score
+                )
                 for d, r in zip(merged, replacements, strict=True)
             ),
         )
@@ -537,10 +554,8 @@ def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
     import bisect
 
     i = bisect.bisect_left(spans, (end, end))
-    for s, e in spans[max(0, i - 8) : i]:  # protected spans are short; look a little back
-        if s < end and start < e:
-            return True
-    return False
+    # protected spans are short and sorted: a few before the insertion point suffice
+    return any(s < end and start < e for s, e in spans[max(0, i - 8) : i])
 
 
 _DEFAULT: Redactor | None = None

@@ -118,8 +118,23 @@ class PhoneRecognizer(PatternRecognizer):
             0.75,
         ),
     )
-    context = ("tel", "telephone", "phone", "mobile", "mob", "number", "call", "called",
-               "rang", "ring", "text", "texted", "contact", "landline", "whatsapp")
+    context = (
+        "tel",
+        "telephone",
+        "phone",
+        "mobile",
+        "mob",
+        "number",
+        "call",
+        "called",
+        "rang",
+        "ring",
+        "text",
+        "texted",
+        "contact",
+        "landline",
+        "whatsapp",
+    )
 
     def validate_result(self, value: str) -> bool | None:
         digits = re.sub(r"\D", "", value)
@@ -238,7 +253,9 @@ class ReferenceNumberRecognizer(PatternRecognizer):
         digits = sum(c.isdigit() for c in value)
         if digits < 4:
             return False
-        if re.fullmatch(r"(?:19|20)\d\d", value) or re.fullmatch(r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}", value):
+        if re.fullmatch(r"(?:19|20)\d\d", value) or re.fullmatch(
+            r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}", value
+        ):
             return False  # a year or a date, not a reference
         return None
 
@@ -250,9 +267,7 @@ class VehicleRegistrationRecognizer(PatternRecognizer):
     entity = "VEHICLE_REGISTRATION"
     requires = r"\d"
     reach = 10
-    patterns = (
-        Pattern("current", _NOT_BEFORE + r"[A-Z]{2}\d{2} ?[A-Z]{3}" + _NOT_AFTER, 0.75),
-    )
+    patterns = (Pattern("current", _NOT_BEFORE + r"[A-Z]{2}\d{2} ?[A-Z]{3}" + _NOT_AFTER, 0.75),)
 
 
 class UsernameRecognizer(PatternRecognizer):
@@ -262,4 +277,10 @@ class UsernameRecognizer(PatternRecognizer):
     entity = "USERNAME"
     requires = "@"
     reach = 80
-    patterns = (Pattern("handle", r"(?<![\w@.\]])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{1,28}[A-Za-z0-9_])?(?![\w@])", 0.8),)
+    patterns = (
+        Pattern(
+            "handle",
+            r"(?<![\w@.\]])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{1,28}[A-Za-z0-9_])?(?![\w@])",
+            0.8,
+        ),
+    )

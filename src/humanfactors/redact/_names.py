@@ -3,20 +3,46 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
 from ._base import Detection, Recognizer
-from ._vocab import CALENDAR, INSTITUTIONS, NAME_PLACES, PARTICLES, PREFIXES, looks_english, RELATIONS, ROLES, STOP, TITLES, Lexicon, lexicon
+from ._vocab import (
+    CALENDAR,
+    INSTITUTIONS,
+    NAME_PLACES,
+    PARTICLES,
+    PREFIXES,
+    RELATIONS,
+    ROLES,
+    STOP,
+    TITLES,
+    Lexicon,
+    lexicon,
+    looks_english,
+)
 
 __all__ = ["PersonRecognizer"]
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*(?:-[^\W\d_]+(?:['’][^\W\d_]+)*)*")
 _POSSESSIVE = re.compile(r"['’]s$|(?<=s)['’]$")
 _KIN_TITLES = frozenset(
-    {"baby", "auntie", "aunty", "aunt", "uncle", "nana", "nan", "nanna", "grandma", "grandad",
-     "granny", "grandpa", "cousin"}
+    {
+        "baby",
+        "auntie",
+        "aunty",
+        "aunt",
+        "uncle",
+        "nana",
+        "nan",
+        "nanna",
+        "grandma",
+        "grandad",
+        "granny",
+        "grandpa",
+        "cousin",
+    }
 )
 _COUPLE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.?\s+(?:and|&)\s+$")
 _IRISH = re.compile(r"^(?:O|D|Mc|Mac)['’]?[A-Z]")
@@ -24,24 +50,41 @@ _SENTENCE_GAP = re.compile(r"[.!?:;\n•*\"“”|>\[\]{}=]|^\s*[-–]\s")
 
 # Words that, just before a capitalised word, say a person's name follows.
 _CONTEXT_WORDS = sorted(
-    {*RELATIONS, *ROLES, "called", "named", "name", "known as", "aka", "a.k.a.",
-     "alias", "nickname", "spoke to", "seen by", "allocated to", "visited by", "met",
-     "with", "from", "told", "asked", "and", "or"} - {"with", "from", "and", "or", "met",
-                                                     "told", "asked"},
+    {
+        *RELATIONS,
+        *ROLES,
+        "called",
+        "named",
+        "name",
+        "known as",
+        "aka",
+        "a.k.a.",
+        "alias",
+        "nickname",
+        "spoke to",
+        "seen by",
+        "allocated to",
+        "visited by",
+        "met",
+        "with",
+        "from",
+        "told",
+        "asked",
+        "and",
+        "or",
+    }
+    - {"with", "from", "and", "or", "met", "told", "asked"},
     key=len,
     reverse=True,
 )
 _CONTEXT_SET = frozenset(w for w in _CONTEXT_WORDS if " " not in w)
 _LAST_WORD = re.compile(r"[\w'’.\-]+$")
-_ROLE_BEFORE = re.compile(
-    r"(?:\b(?:" + "|".join(re.escape(w) for w in _CONTEXT_WORDS) + r"))(?:['’]s)?"
-    r"\s*(?:[,(:–\-]\s*|\bis\s+|\bwas\s+)?$",
-    re.I,
-)
 _ROLE_AFTER = re.compile(
     r"\s*(?:[,(]\s*(?:aged?\b|dob\b|d\.o\.b|born\b|\d|the\s|her\s|his\s|their\s|"
     + "|".join(re.escape(w) + r"\b" for w in sorted(RELATIONS | {"mum", "dad"}))
-    + r")|['’]s\s+(?:" + "|".join(re.escape(w) for w in sorted(RELATIONS)) + r")\b"
+    + r")|['’]s\s+(?:"
+    + "|".join(re.escape(w) for w in sorted(RELATIONS))
+    + r")\b"
     r"|\s*\(\s*(?:" + "|".join(re.escape(w) for w in sorted(RELATIONS | ROLES)) + r")\b)",
     re.I,
 )
@@ -118,7 +161,11 @@ class PersonRecognizer(Recognizer):
             if word.isupper():
                 shape = "upper" if len(word) > 1 else "cap"
             elif first.isupper():
-                shape = "acronym" if len(word) > 2 and word[-1] == "s" and word[:-1].isupper() else "cap"
+                shape = (
+                    "acronym"
+                    if len(word) > 2 and word[-1] == "s" and word[:-1].isupper()
+                    else "cap"
+                )
             elif word.islower():
                 shape = "lower"
             else:
@@ -160,7 +207,7 @@ class PersonRecognizer(Recognizer):
                 return "strong"  # two capitalised halves, one unknown: a double-barrelled name
             return "weak"
         plain = key.replace("’", "'")
-        if len(plain) <= 2 or len(plain) == 3 and plain in lex.frequent:
+        if len(plain) <= 2 or (len(plain) == 3 and plain in lex.frequent):
             return "word"
         named = plain in lex.first or plain in lex.last
         if plain in lex.places and not (plain in NAME_PLACES and plain in lex.first):
@@ -194,12 +241,12 @@ class PersonRecognizer(Recognizer):
             return k
 
         def capish(t: _Tok) -> bool:
-            return t.shape == "cap" or t.shape == "upper" and (len(t.word) > 2 or t.key in TITLES)
+            return t.shape == "cap" or (t.shape == "upper" and (len(t.word) > 2 or t.key in TITLES))
 
         i = 0
         while i < n:
             t = toks[i]
-            if not (capish(t) or t.shape == "other" and t.word[0].isupper()):
+            if not (capish(t) or (t.shape == "other" and t.word[0].isupper())):
                 if self.lower_case and t.shape == "lower" and len(t.word) > 3 and "-" not in t.word:
                     k = kind(t)
                     if k == "strong" and self._role_before(text, t.start):
@@ -210,11 +257,19 @@ class PersonRecognizer(Recognizer):
                 continue
             # a run of capitalised words separated by single spaces (particles allowed)
             j = i + 1
-            while j < n and toks[j].gap_space and (
-                capish(toks[j])
-                or toks[j].shape == "other" and toks[j].word[0].isupper()
-                or toks[j].key in PARTICLES and j + 1 < n and capish(toks[j + 1])
-                and toks[j + 1].gap_space
+            while (
+                j < n
+                and toks[j].gap_space
+                and (
+                    capish(toks[j])
+                    or (toks[j].shape == "other" and toks[j].word[0].isupper())
+                    or (
+                        toks[j].key in PARTICLES
+                        and j + 1 < n
+                        and capish(toks[j + 1])
+                        and toks[j + 1].gap_space
+                    )
+                )
             ):
                 j += 1
             self._chain(text, toks, i, j, kind, taken)
@@ -235,12 +290,12 @@ class PersonRecognizer(Recognizer):
         }
         covered = {k for a, (b, _, _) in found.items() for k in range(a, b)}
         if linked:
-            for k, t in enumerate(toks):
-                if k in covered or t.key not in linked:
+            for idx, t in enumerate(toks):
+                if idx in covered or t.key not in linked:
                     continue
                 if t.shape == "lower" and kind(t) not in ("strong", "unknown"):
                     continue  # "I hope" stays when Hope is a name
-                found[k] = (k + 1, 0.8, "same name as elsewhere in the text")
+                found[idx] = (idx + 1, 0.8, "same name as elsewhere in the text")
 
         for a, (b, score, why) in sorted(found.items()):
             start = toks[a].start
@@ -273,7 +328,7 @@ class PersonRecognizer(Recognizer):
         toks: list[_Tok],
         i: int,
         j: int,
-        kind: object,
+        kind: Callable[[_Tok], str],
         taken: list[tuple[int, int, float, str]],
     ) -> None:
         kind_of = kind  # callable cache
@@ -284,13 +339,13 @@ class PersonRecognizer(Recognizer):
             context = "role"
         while k < j:
             t = toks[k]
-            tk = kind_of(t)  # type: ignore[operator]
-            if (t.key in TITLES or t.key in _KIN_TITLES and t.shape == "cap") and k + 1 < j:
+            tk = kind_of(t)
+            if (t.key in TITLES or (t.key in _KIN_TITLES and t.shape == "cap")) and k + 1 < j:
                 context = "title"
                 title_start = k
                 k += 1
                 seg_end = k
-                while seg_end < j and seg_end - k < 3 and kind_of(toks[seg_end]) != "stop":  # type: ignore[operator]
+                while seg_end < j and seg_end - k < 3 and kind_of(toks[seg_end]) != "stop":
                     seg_end += 1
                 if seg_end > k:
                     taken.append((title_start, seg_end, 0.95, f"name after the title {t.word!r}"))
@@ -303,7 +358,7 @@ class PersonRecognizer(Recognizer):
                 and t.key in CALENDAR
                 and t.shape == "cap"
                 and k + 1 < j
-                and kind_of(toks[k + 1]) == "strong"  # type: ignore[operator]
+                and kind_of(toks[k + 1]) == "strong"
                 and t.key in lexicon().first
             ):
                 taken.append((k, min(j, k + 2), 0.7, "first name that is also a calendar word"))
@@ -315,7 +370,7 @@ class PersonRecognizer(Recognizer):
                 k += 1
                 continue
             seg_start = k
-            while k < j and kind_of(toks[k]) != "stop":  # type: ignore[operator]
+            while k < j and kind_of(toks[k]) != "stop":
                 k += 1
             if k < j and toks[k].key in INSTITUTIONS and toks[k].key not in ROLES:
                 context = None
@@ -330,10 +385,10 @@ class PersonRecognizer(Recognizer):
         a: int,
         b: int,
         context: str | None,
-        kind_of: object,
+        kind_of: Callable[[_Tok], str],
         taken: list[tuple[int, int, float, str]],
     ) -> None:
-        kinds = [kind_of(toks[k]) for k in range(a, b)]  # type: ignore[operator]
+        kinds = [kind_of(toks[k]) for k in range(a, b)]
         namey = {"strong", "weak", "midweak", "unknown"}
         after = _ROLE_AFTER.match(text, toks[b - 1].end, min(len(text), toks[b - 1].end + 40))
         signal = context == "role" or after is not None or "strong" in kinds
@@ -364,8 +419,10 @@ class PersonRecognizer(Recognizer):
             return
         if upper:
             return  # capitals alone do not make an ordinary word a name
-        if b - a >= 2 and all(k in namey or k == "place" for k in kinds) and any(
-            k in namey for k in kinds
+        if (
+            b - a >= 2
+            and all(k in namey or k == "place" for k in kinds)
+            and any(k in namey for k in kinds)
         ):
             taken.append((a, b, 0.7, "several capitalised name words together"))
             return
@@ -386,8 +443,6 @@ class PersonRecognizer(Recognizer):
         elif k0 == "midweak" and not first.sentence_start:
             taken.append((a, b, 0.6, "capitalised name word in mid-sentence"))
         elif (
-            k0 == "midweak"
-            and first.key in lexicon().first
-            and _NEXT_LOWER.match(text, first.end)
+            k0 == "midweak" and first.key in lexicon().first and _NEXT_LOWER.match(text, first.end)
         ):
             taken.append((a, b, 0.5, "first name starting a sentence"))

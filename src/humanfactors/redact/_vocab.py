@@ -159,8 +159,32 @@ STOP: frozenset[str] = (
 )
 
 PARTICLES = frozenset(
-    {"de", "da", "di", "du", "del", "della", "van", "von", "der", "den", "ter", "ten", "le",
-     "la", "bin", "binti", "bint", "ibn", "al", "el", "ul", "ur", "abu", "st"}
+    {
+        "de",
+        "da",
+        "di",
+        "du",
+        "del",
+        "della",
+        "van",
+        "von",
+        "der",
+        "den",
+        "ter",
+        "ten",
+        "le",
+        "la",
+        "bin",
+        "binti",
+        "bint",
+        "ibn",
+        "al",
+        "el",
+        "ul",
+        "ur",
+        "abu",
+        "st",
+    }
 )
 
 
@@ -192,12 +216,40 @@ def lexicon() -> Lexicon:
 
 
 _VARIANTS = (
-    ("isation", "ization"), ("ised", "ized"), ("ising", "izing"), ("ise", "ize"),
-    ("ises", "izes"), ("our", "or"), ("tre", "ter"), ("ogue", "og"), ("lled", "led"),
-    ("lling", "ling"), ("ence", "ense"), ("yse", "yze"), ("ysed", "yzed"),
+    ("isation", "ization"),
+    ("ised", "ized"),
+    ("ising", "izing"),
+    ("ise", "ize"),
+    ("ises", "izes"),
+    ("our", "or"),
+    ("tre", "ter"),
+    ("ogue", "og"),
+    ("lled", "led"),
+    ("lling", "ling"),
+    ("ence", "ense"),
+    ("yse", "yze"),
+    ("ysed", "yzed"),
 )
-_SUFFIXES = ("ies", "es", "s", "ed", "ing", "ly", "er", "ers", "ness", "ment", "ments",
-             "ation", "ations", "ful", "less", "ity", "ities", "al")
+_SUFFIXES = (
+    "ies",
+    "es",
+    "s",
+    "ed",
+    "ing",
+    "ly",
+    "er",
+    "ers",
+    "ness",
+    "ment",
+    "ments",
+    "ation",
+    "ations",
+    "ful",
+    "less",
+    "ity",
+    "ities",
+    "al",
+)
 
 
 def looks_english(key: str, common: frozenset[str]) -> bool:
@@ -216,7 +268,12 @@ def looks_english(key: str, common: frozenset[str]) -> bool:
         for suffix in _SUFFIXES:
             if form.endswith(suffix) and len(form) - len(suffix) >= 3:
                 stem = form[: -len(suffix)]
-                forms |= {stem, stem + "e", stem + "y", stem[:-1] if stem[-1:] == stem[-2:-1] else stem}
+                forms |= {
+                    stem,
+                    stem + "e",
+                    stem + "y",
+                    stem[:-1] if stem[-1:] == stem[-2:-1] else stem,
+                }
     if any(f in common for f in forms):
         return True
     # closed compounds of two known words ("partway", "workload")
