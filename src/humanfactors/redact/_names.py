@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from ._base import Detection, Recognizer
 from ._vocab import (
@@ -91,6 +91,30 @@ _ROLE_AFTER = re.compile(
 
 
 _NEXT_LOWER = re.compile(r" [a-z]")
+_UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽА-ЯΑ-Ω"
+_WORD_TAIL = r"[^\W\d_]*(?:['’][^\W\d_]+)*(?:-[^\W\d_]+(?:['’][^\W\d_]+)*)*"
+# a capitalised token: the class comes first so that the scan is fast; then not mid-word
+_CAP_TOKEN = re.compile(rf"[{_UPPER}](?<![^\W\d_][{_UPPER}])(?<!['’\-][{_UPPER}])" + _WORD_TAIL)
+_LOWER_TOKEN = re.compile(r"(?<![^\W\d_'’\-])[a-zß-öø-ÿ][^\W\d_]*(?:['’]s)?(?![^\W\d_'’\-])")
+_SENTENCE_CHARS = frozenset('.!?:;\n•*"“”|>[]{}=')
+
+
+@lru_cache(maxsize=64)
+def _lower_regex(words: frozenset[str]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<![^\W\d_'’\-])(?:{alternatives})(?![^\W\d_'’\-])")
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    j = start
+    while j > 0 and text[j - 1] in " \t":
+        j -= 1
+    if j == 0:
+        return True
+    c = text[j - 1]
+    if c in _SENTENCE_CHARS:
+        return True
+    return c in "-–" and (j == 1 or text[j - 2] in " \t\n")
 
 
 @cache
@@ -137,22 +161,22 @@ class PersonRecognizer(Recognizer):
         Other lower-case words are skipped (for speed); they still break runs, because
         runs require plain spaces between neighbouring tokens.
         """
+        matches = list(_CAP_TOKEN.finditer(text))
+        lowers = {
+            w
+            for w in set(_LOWER_TOKEN.findall(text))
+            if w in lower_names
+            or w in PARTICLES
+            or (w[-2:] in ("'s", "’s") and w[:-2] in lower_names)
+        }
+        if lowers:
+            matches += [m for m in _lower_regex(frozenset(lowers)).finditer(text)]
+            matches.sort(key=lambda m: m.start())
         toks: list[_Tok] = []
-        prev_end = 0  # end of the previous token, kept or not
-        kept_end = -1  # end of the previous kept token
-        seen = False
-        for m in _TOKEN.finditer(text):
+        kept_end = -1
+        for m in matches:
             word = m.group()
             first = word[0]
-            if (
-                not first.isupper()
-                and word not in lower_names
-                and word not in PARTICLES
-                and not (word[-2:] in ("'s", "’s") and word[:-2] in lower_names)
-            ):
-                prev_end = m.end()
-                seen = True
-                continue
             start, end = m.span()
             poss = _POSSESSIVE.search(word) if word[-1] in "sS'’" else None
             if poss and len(word) > 3:
@@ -170,16 +194,14 @@ class PersonRecognizer(Recognizer):
                 shape = "lower"
             else:
                 shape = "other"
-            gap = text[prev_end:start]
-            adjacent = kept_end == prev_end
-            if adjacent and toks[-1].key in TITLES and gap in (". ", "."):
+            gap = text[kept_end:start] if kept_end >= 0 else None
+            if gap in (". ", ".") and toks[-1].key in TITLES:
                 sentence_start, gap_space = False, True  # "Mr. Smith"
             else:
-                sentence_start = not seen or bool(_SENTENCE_GAP.search(gap))
-                gap_space = adjacent and gap != "" and len(gap) <= 2 and gap.strip(" \t") == ""
+                sentence_start = _starts_sentence(text, start)
+                gap_space = gap is not None and 0 < len(gap) <= 2 and gap.strip(" \t") == ""
             toks.append(_Tok(start, end, word, word.lower(), shape, sentence_start, gap_space))
-            prev_end = kept_end = m.end()
-            seen = True
+            kept_end = m.end()
         return toks
 
     @staticmethod
