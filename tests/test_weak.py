@@ -199,3 +199,24 @@ def test_train_from_rules_with_the_classifier():
 def test_train_from_rules_refuses_when_nothing_fires():
     with pytest.raises(ModelError, match="no report any code"):
         train_from_rules(["Nothing.", "Nor here."], rules="safeguarding", estimator=_Recorder())
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_label_model_on_real_asrs_reports(asrs_dir):
+    from humanfactors.evaluate import evaluate
+    from humanfactors.io import load_asrs_dev
+    from humanfactors.rules import RuleSet
+
+    data = load_asrs_dev(asrs_dir / "dev.csv")
+    texts, labels = data.texts[:300], data.labels[:300]
+    rules = RuleSet.default("asrs")
+    if not len(rules):
+        pytest.skip("no built-in asrs rules in this build")
+    lm = LabelModel(rules=rules).fit(texts)  # the analysts' labels are not used
+    assert set(lm.classes_) <= set(rules.taxonomy.codes)
+    proba = lm.predict_proba_votes(rules.vote_matrix(texts))
+    report = evaluate(labels, (proba >= 0.5).astype(np.int8), classes=list(lm.classes_),
+                      y_score=proba)
+    # far from perfect, but the rules carry real signal about the analysts' codes
+    assert report.micro_f1 > 0.2 and report.p_at_1 is not None and report.p_at_1 > 0.15

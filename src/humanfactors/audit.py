@@ -13,8 +13,11 @@ as its own yes/no question:
   ``1 - p`` over reports without the code);
 - a **missing** code: the coder did not give it, yet ``p >= t+``, and ``1 - p < t-``.
 
-Per-code thresholds make the audit robust to a model that is over- or under-confident
-for a code, which is why confident learning uses them instead of 0.5. Each flag's
+Codes given to fewer than ``min_positives`` reports, and codes the model cannot tell
+apart (mean probability of coded reports less than ``min_separation`` above that of the
+others), are not judged. Per-code thresholds make the audit robust to a model that is
+over- or under-confident for a code, which is why confident learning uses them instead
+of 0.5. Each flag's
 *suspicion* is ``1 - p`` for a disputed code and ``p`` for a missing one; a report's
 score is its largest suspicion, and reports come ranked by it. The list is for a second
 look by a person, not an automatic correction: the model is wrong too, above all on
@@ -27,7 +30,9 @@ Examples
 >>> proba = np.array([[0.9, 0.1], [0.8, 0.2], [0.05, 0.9], [0.1, 0.8], [0.2, 0.9]])
 >>> labels = [["A"], ["A"], ["A", "B"], ["B"], []]
 >>> ids = ["r1", "r2", "r3", "r4", "r5"]
->>> report = audit_labels(ids, labels, ids=ids, proba=proba, classes=["A", "B"])
+>>> report = audit_labels(
+...     ids, labels, ids=ids, proba=proba, classes=["A", "B"], min_positives=2
+... )
 >>> [(r.id, r.disputed, r.missing) for r in report.reports]
 [('r3', (('A', 0.05),), ()), ('r5', (), (('B', 0.9),))]
 """
@@ -177,14 +182,9 @@ class AuditReport:
         for r in shown:
             parts = []
             if r.disputed:
-                parts.append(
-                    "given but doubtful: "
-                    + ", ".join(f"{c} (p={p:.2f})" for c, p in r.disputed)
-                )
+                parts.append("given but doubtful: " + _listing(r.disputed))
             if r.missing:
-                parts.append(
-                    "likely missing: " + ", ".join(f"{c} (p={p:.2f})" for c, p in r.missing)
-                )
+                parts.append("likely missing: " + _listing(r.missing))
             lines.append(f"  {r.rank:4d}  {r.id:<{width}}  {r.score:5.2f}  {'; '.join(parts)}")
         return "\n".join(lines)
 
@@ -198,8 +198,13 @@ class AuditReport:
         )
 
 
+def _listing(items: tuple[tuple[str, float], ...], most: int = 3) -> str:
+    text = ", ".join(f"{c} (p={p:.2f})" for c, p in items[:most])
+    return text + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
 def label_issue_scores(
-    Y: Any, proba: Any, *, min_positives: int = 2
+    Y: Any, proba: Any, *, min_positives: int = 5, min_separation: float = 0.1
 ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """Confident-learning flags for an indicator matrix and out-of-fold probabilities.
 
@@ -211,6 +216,10 @@ def label_issue_scores(
         Out-of-fold probabilities.
     min_positives : int
         Codes with fewer given reports (or fewer reports without them) are not judged.
+    min_separation : float
+        Codes for which the mean probability of the reports coded with them exceeds that
+        of the others by less than this are not judged: a model that cannot tell a code
+        apart has no grounds to dispute it.
 
     Returns
     -------
@@ -237,6 +246,8 @@ def label_issue_scores(
             continue
         t_pos = float(P[pos, j].mean())
         t_neg = float((1.0 - P[neg, j]).mean())
+        if t_pos - (1.0 - t_neg) < min_separation:
+            continue
         thresholds[j] = (t_pos, t_neg)
         p = P[:, j]
         # a given code: the model is confident it is absent, and more so than present
@@ -262,7 +273,8 @@ def audit_labels(
     n_jobs: int | None = None,
     proba: Any = None,
     classes: Sequence[str] | None = None,
-    min_positives: int = 2,
+    min_positives: int = 5,
+    min_separation: float = 0.1,
 ) -> AuditReport:
     """Flag reports whose codes a cross-validated model strongly disputes.
 
@@ -289,7 +301,9 @@ def audit_labels(
         Out-of-fold probabilities already computed, and their column codes; skips the
         cross-validation.
     min_positives : int
-        Codes given to fewer reports are not judged.
+        Codes given to fewer reports (or missing from fewer) are not judged.
+    min_separation : float
+        Codes the model barely separates are not judged (see :func:`label_issue_scores`).
 
     Returns
     -------
@@ -337,7 +351,9 @@ def audit_labels(
         for c in codes:
             if c in index:
                 Y[i, index[c]] = 1
-    flags, suspicion, thresholds = label_issue_scores(Y, P, min_positives=min_positives)
+    flags, suspicion, thresholds = label_issue_scores(
+        Y, P, min_positives=min_positives, min_separation=min_separation
+    )
 
     rid = [str(x) for x in ids] if ids is not None else [str(i) for i in range(n)]
     score = suspicion.max(axis=1) if P.shape[1] else np.zeros(n)
