@@ -44,11 +44,23 @@ BASELINE = "#b8c4d6"
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000", "#7F7F7F"]
 
 
-def _figure(width: float, height: float) -> Figure:
-    require("matplotlib", extra="plot", feature="plots")
-    from matplotlib.figure import Figure
+_FIGURE_CLASS: Any = None
 
-    fig = Figure(figsize=(width, height), layout="constrained", dpi=100)
+
+def _figure(width: float, height: float) -> Figure:
+    global _FIGURE_CLASS
+    require("matplotlib", extra="plot", feature="plots")
+    if _FIGURE_CLASS is None:
+        from matplotlib.figure import Figure
+
+        class ThemeFigure(Figure):
+            """A Figure that shows itself in Jupyter even when pyplot was never imported."""
+
+            def _repr_png_(self) -> bytes:
+                return figure_to_png(self)
+
+        _FIGURE_CLASS = ThemeFigure
+    fig: Figure = _FIGURE_CLASS(figsize=(width, height), layout="constrained", dpi=100)
     return fig
 
 

@@ -448,7 +448,7 @@ class IncidentStore:
                 agency_rows.append((key, pos, agency))
             for pos, f in enumerate(a.findings):
                 finding_rows.append((
-                    key, pos, code_ids[f.code], f.confidence, f.source.value,
+                    key, pos, code_ids[f.code], f.confidence, _value(f.source),
                     json.dumps([[e.start, e.end] for e in f.evidence]) if f.evidence else "[]",
                     f.explanation,
                     json.dumps(list(f.rule_ids), ensure_ascii=False) if f.rule_ids else "[]",
