@@ -37,10 +37,11 @@ Assumptions and priors
   defaults encode what hand-written phrase rules are like: they rarely fire on a report
   without the factor (false-fire rate ``Beta(2, 50)``, mode 0.02), they miss many reports
   with it (sensitivity ``Beta(2, 3)``, mode 1/3), and prevalence is unknown
-  (``Beta(1, 1)``). With a single rule for a code, a report on which it fired gets a
-  posterior near 0.9 and one on which it abstained a posterior below the prevalence. Pass ``prevalence={"CODE": 0.3}`` when it is known, e.g. from a
-  coding manual or a small coded sample, or pass some coded reports to :meth:`LabelModel.fit`
-  (their posteriors are fixed to the codes given, which anchors the estimates).
+  (``Beta(1, 1)``). With a single rule for a code, the decisions then equal the rule's
+  (fired: above 0.5; abstained: below the prevalence). Pass ``prevalence={"CODE": 0.3}``
+  when it is known, e.g. from a coding manual or a small coded sample, or pass some coded
+  reports to :meth:`LabelModel.fit` (their posteriors are fixed to the codes given, which
+  anchors the estimates).
 - **Abstaining is weak evidence against.** A report on which no rule fired gets a posterior
   below the prevalence, not zero: ``pi (1 - alpha) / (pi (1 - alpha) + (1 - pi) (1 - beta))``.
 - Codes with no rule are not modelled; the label model knows only the codes its rules
