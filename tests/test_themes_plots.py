@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import date
 from itertools import combinations
 
 import pytest
@@ -101,3 +102,13 @@ def test_missing_matplotlib_names_the_extra(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'humanfactors\[plot\]'"):
         plot_top_factors(frequencies(DATA, by="all"))
+
+
+def test_zero_rates_draw_without_negative_error_bars():
+    from test_themes import report
+
+    data = [report(f"b{i}", ["ERR.LAPSE"], day=date(2024, 1, 1 + i % 28)) for i in range(71)]
+    data += [report(f"r{i}", [], day=date(2024, 6, 1 + i % 28)) for i in range(71)]
+    em = emerging_themes(data, window_days=40, min_count=1)
+    assert em.rows and em.rows[0].recent_rate == 0.0
+    assert isinstance(plot_emerging(em), Figure)

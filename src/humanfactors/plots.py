@@ -71,6 +71,12 @@ def _label(code: str, name: str, width: int = 34) -> str:
     return "\n".join(textwrap.wrap(text, width)[:2]) + f"\n{code}"
 
 
+def _err(mid: list[float], low: list[float], high: list[float]) -> list[list[float]]:
+    """Error-bar lengths, never negative (rounding can put a bound a hair past the rate)."""
+    return [[max(0.0, m - lo) for m, lo in zip(mid, low, strict=True)],
+            [max(0.0, hi - m) for m, hi in zip(mid, high, strict=True)]]
+
+
 def _protective(code: str) -> bool:
     return code == "PROT" or code.startswith("PROT.")
 
@@ -103,7 +109,7 @@ def plot_top_factors(
     rows = rows[::-1]
     y = range(len(rows))
     rates = [r.rate for r in rows]
-    err = [[r.rate - r.rate_low for r in rows], [r.rate_high - r.rate for r in rows]]
+    err = _err([r.rate for r in rows], [r.rate_low for r in rows], [r.rate_high for r in rows])
     colours = [PROTECTIVE if _protective(r.code) else RISK for r in rows]
     ax.barh(list(y), rates, color=colours, xerr=err, error_kw={"ecolor": "#555555", "capsize": 3, "lw": 1})
     ax.set_yticks(list(y), [_label(r.code, r.name) for r in rows], fontsize=9)
@@ -244,7 +250,7 @@ def plot_emerging(
     ax.barh([v - h / 2 for v in y], [r.baseline_rate for r in rows], height=h, color=BASELINE,
             label=f"Baseline ({em.baseline_start or 'start'} to {em.baseline_end})")
     ax.barh([v + h / 2 for v in y], [r.recent_rate for r in rows], height=h, color=colour,
-            xerr=[[r.recent_rate - r.recent_low for r in rows], [r.recent_high - r.recent_rate for r in rows]],
+            xerr=_err([r.recent_rate for r in rows], [r.recent_low for r in rows], [r.recent_high for r in rows]),
             error_kw={"ecolor": "#555555", "capsize": 2, "lw": 0.8},
             label=f"Recent ({em.recent_start} to {em.recent_end})")
     labels = [("★ " if r.emerging else "") + _label(r.code, r.name) for r in rows]
@@ -275,7 +281,7 @@ def plot_comparison(
     ax = fig.add_subplot()
     y = list(range(len(rows)))
     ax.errorbar([r.rate for r in rows], y,
-                xerr=[[r.rate - r.rate_low for r in rows], [r.rate_high - r.rate for r in rows]],
+                xerr=_err([r.rate for r in rows], [r.rate_low for r in rows], [r.rate_high for r in rows]),
                 fmt="o", color=PROTECTIVE if _protective(code) else RISK, ecolor="#777777", capsize=3)
     ax.axvline(rows[0].overall_rate, color="#aa3333", ls="--", lw=1, label=f"All reports: {rows[0].overall_rate:.1f}")
     ax.set_yticks(y, [f"{r.group} (n={r.reports})" for r in rows], fontsize=9)
