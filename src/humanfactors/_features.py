@@ -138,24 +138,42 @@ def fit_platt(scores: NDArray[np.float64], y: NDArray[np.int_]) -> tuple[float, 
     n_pos = float(y.sum())
     n_neg = float(len(y) - n_pos)
     t = np.where(y > 0, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
-    a, b = 1.0, float(np.log((n_pos + 1.0) / (n_neg + 1.0)))
-    ridge = 1e-6
-    for _ in range(50):
-        z = np.clip(a * s + b, -35.0, 35.0)
-        p = 1.0 / (1.0 + np.exp(-z))
+    a, b = 0.0, float(np.log((n_pos + 1.0) / (n_neg + 1.0)))
+
+    def loss(a: float, b: float) -> float:
+        z = a * s + b
+        # log(1 + exp(z)) - t*z, computed stably
+        return float(np.sum(np.logaddexp(0.0, z) - t * z))
+
+    current = loss(a, b)
+    ridge = 1e-9
+    for _ in range(100):
+        p = sigmoid(a * s + b)
         g = p - t
         w = p * (1.0 - p)
-        grad = np.array([np.dot(g, s), g.sum()])
-        h11 = np.dot(w, s * s) + ridge
-        h12 = np.dot(w, s)
-        h22 = w.sum() + ridge
+        ga, gb = float(np.dot(g, s)), float(g.sum())
+        h11 = float(np.dot(w, s * s)) + ridge
+        h12 = float(np.dot(w, s))
+        h22 = float(w.sum()) + ridge
         det = h11 * h22 - h12 * h12
-        if det <= 1e-12:
+        if det <= 0:
             break
-        da = (h22 * grad[0] - h12 * grad[1]) / det
-        db = (h11 * grad[1] - h12 * grad[0]) / det
-        a, b = a - da, b - db
-        if abs(da) < 1e-9 and abs(db) < 1e-9:
+        da = (h22 * ga - h12 * gb) / det
+        db = (h11 * gb - h12 * ga) / det
+        # Newton with backtracking (as in Platt's and Lin et al.'s algorithm): a full
+        # step can overshoot when the classes are (nearly) separable.
+        step = 1.0
+        while step > 1e-10:
+            na, nb = a - step * da, b - step * db
+            new = loss(na, nb)
+            if new < current + 1e-4 * step * (ga * -da + gb * -db):
+                break
+            step /= 2.0
+        else:
+            break
+        a, b, improved = na, nb, current - new
+        current = new
+        if improved < 1e-10 * max(1.0, abs(current)):
             break
     if not (np.isfinite(a) and np.isfinite(b)) or a <= 0:
         # A score that does not rank positives above negatives carries no signal.

@@ -444,6 +444,7 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
 
         A = self._fit_features(texts)
         n, k = Y.shape
+        C, cw, rs = float(self.C), self.class_weight, self.random_state
         folds = min(self.cv, n)
         if folds >= 2 and n >= 4:
             scores = np.zeros((n, k), dtype=np.float64)
@@ -453,7 +454,7 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
                 Atr = A[tr]
                 jobs.extend((Atr, Y[tr, j], j, va) for j in range(k))
             results = Parallel(n_jobs=self.n_jobs)(
-                delayed(self._fit_one)(Atr, yj) for Atr, yj, _, _ in jobs
+                delayed(_fit_binary)(Atr, yj, C, cw, rs) for Atr, yj, _, _ in jobs
             )
             for (_, _, j, va), (w, b) in zip(jobs, results, strict=True):
                 scores[va, j] = A[va] @ w + b
@@ -461,31 +462,9 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         else:
             self.calibration_ = np.tile([1.0, 0.0], (k, 1))
             self.thresholds_ = np.full(k, float(self.default_threshold))
-        fitted = Parallel(n_jobs=self.n_jobs)(
-            delayed(self._fit_one)(A, Y[:, j]) for j in range(k)
-        )
+        fitted = Parallel(n_jobs=self.n_jobs)(delayed(_fit_binary)(A, Y[:, j], C, cw, rs) for j in range(k))
         self.coef_ = np.vstack([w for w, _ in fitted]).astype(np.float32)
         self.intercept_ = np.array([b for _, b in fitted], dtype=np.float64)
-
-    def _fit_one(self, A: Any, y: NDArray[np.int_]) -> tuple[NDArray[np.float64], float]:
-        from sklearn.linear_model import LogisticRegression
-
-        n_pos = int(y.sum())
-        if n_pos == 0 or n_pos == len(y):
-            # One class only: a constant score at the smoothed log-odds of the prior.
-            prior = (n_pos + 0.5) / (len(y) + 1.0)
-            return np.zeros(A.shape[1]), float(np.log(prior / (1.0 - prior)))
-        model = LogisticRegression(
-            C=float(self.C),
-            class_weight=self.class_weight,
-            solver="liblinear",
-            # The dual problem is several times faster when features outnumber reports.
-            dual=True,
-            max_iter=1000,
-            random_state=self.random_state,
-        )
-        model.fit(A, y)
-        return model.coef_.ravel().astype(np.float64), float(model.intercept_[0])
 
     def _calibrate(self, scores: NDArray[np.float64], Y: NDArray[np.int_]) -> None:
         k = Y.shape[1]
@@ -814,6 +793,33 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
             if fid is not None:
                 out[int(fid)] = (term, spans)
         return out
+
+
+def _fit_binary(
+    A: Any, y: NDArray[np.int_], C: float, class_weight: str | None, random_state: int | None
+) -> tuple[NDArray[np.float64], float]:
+    """One code's logistic regression: ``(coef, intercept)``.
+
+    A module-level function, so that parallel workers receive only the data they need.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    n_pos = int(y.sum())
+    if n_pos == 0 or n_pos == len(y):
+        # One class only: a constant score at the smoothed log-odds of the prior.
+        prior = (n_pos + 0.5) / (len(y) + 1.0)
+        return np.zeros(A.shape[1]), float(np.log(prior / (1.0 - prior)))
+    model = LogisticRegression(
+        C=C,
+        class_weight=class_weight,
+        solver="liblinear",
+        # The dual problem is several times faster when features outnumber reports.
+        dual=True,
+        max_iter=1000,
+        random_state=random_state,
+    )
+    model.fit(A, y)
+    return model.coef_.ravel().astype(np.float64), float(model.intercept_[0])
 
 
 def _canonical(A: Any) -> Any:
