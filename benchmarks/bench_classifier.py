@@ -83,8 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     classes = [c for c in tax.codes if any(c in codes for codes in canon)]
     Y = np.array([[int(c in codes) for c in classes] for codes in canon])
     T = np.array(texts, dtype=object)
-    print(f"ASRS dev: {len(texts):,} reports, {len(classes)} labels, "
-          f"{np.mean([len(t) for t in texts]):.0f} characters on average")
+    print(
+        f"ASRS dev: {len(texts):,} reports, {len(classes)} labels, "
+        f"{np.mean([len(t) for t in texts]):.0f} characters on average"
+    )
 
     if not args.skip_cv:
         # GroupKFold by ACN, shuffled: one report never sits on both sides of a split.
@@ -94,20 +96,27 @@ def main(argv: list[str] | None = None) -> int:
             clf = HumanFactorsClassifier(taxonomy="asrs", n_jobs=2)
             clf.fit(T[train].tolist(), [canon[i] for i in train], classes=classes)
             assert list(clf.classes_) == classes
-            lib_scores.append(metrics(Y[test], clf.predict(T[test].tolist()), clf.predict_proba(T[test].tolist())))
+            lib_scores.append(
+                metrics(Y[test], clf.predict(T[test].tolist()), clf.predict_proba(T[test].tolist()))
+            )
             bare = bare_pipeline().fit(T[train], Y[train])
             proba = bare.predict_proba(T[test])
             bare_scores.append(metrics(Y[test], (proba >= 0.5).astype(int), proba))
-            print(f"  fold {k}: library micro {lib_scores[-1]['micro_f1']:.3f} macro "
-                  f"{lib_scores[-1]['macro_f1']:.3f} | bare micro {bare_scores[-1]['micro_f1']:.3f} "
-                  f"macro {bare_scores[-1]['macro_f1']:.3f}", flush=True)
+            print(
+                f"  fold {k}: library micro {lib_scores[-1]['micro_f1']:.3f} macro "
+                f"{lib_scores[-1]['macro_f1']:.3f} | bare micro {bare_scores[-1]['micro_f1']:.3f} "
+                f"macro {bare_scores[-1]['macro_f1']:.3f}",
+                flush=True,
+            )
         print(f"\n{args.folds}-fold cross-validation by ACN on dev.csv (mean ± sd over folds)")
         print(f"{'metric':<12}{'library':>16}{'bare sklearn':>16}{'ratio':>8}")
         for name in ("micro_f1", "macro_f1", "samples_f1", "p_at_1"):
             a = np.array([s[name] for s in lib_scores])
             b = np.array([s[name] for s in bare_scores])
-            print(f"{name:<12}{a.mean():>10.3f} ± {a.std():.3f}{b.mean():>10.3f} ± {b.std():.3f}"
-                  f"{a.mean() / b.mean():>8.2f}")
+            print(
+                f"{name:<12}{a.mean():>10.3f} ± {a.std():.3f}{b.mean():>10.3f} ± {b.std():.3f}"
+                f"{a.mean() / b.mean():>8.2f}"
+            )
 
     # -- speed: fit on all dev reports with 2 workers ------------------------------------
     start = time.perf_counter()
@@ -122,8 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(3):
         model.predict(long_texts)
     rate = 3 * len(long_texts) / (time.perf_counter() - start)
-    print(f"predict, one core, {len(long_texts)} reports of 1,500 characters: "
-          f"{rate:,.0f} reports/s  (target >= 1,000)")
+    print(
+        f"predict, one core, {len(long_texts)} reports of 1,500 characters: "
+        f"{rate:,.0f} reports/s  (target >= 1,000)"
+    )
 
     # -- persistence ---------------------------------------------------------------------
     with tempfile.TemporaryDirectory() as tmp:
@@ -134,9 +145,13 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         loaded = load_model(path)
         load_s = time.perf_counter() - start
-        same = np.array_equal(loaded.predict_proba(long_texts[:100]), model.predict_proba(long_texts[:100]))
-        print(f"model file: {size_mb:.1f} MB (target <= 50 MB); load: {load_s:.2f} s (target < 1 s); "
-              f"identical probabilities after load: {same}")
+        same = np.array_equal(
+            loaded.predict_proba(long_texts[:100]), model.predict_proba(long_texts[:100])
+        )
+        print(
+            f"model file: {size_mb:.1f} MB (target <= 50 MB); load: {load_s:.2f} s (target < 1 s); "
+            f"identical probabilities after load: {same}"
+        )
     return 0
 
 

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
-from sklearn.exceptions import NotFittedError
 from sklearn.utils import estimator_checks as ec
 
 from humanfactors.classifier import CodeExplanation, HumanFactorsClassifier
@@ -24,12 +24,34 @@ from humanfactors.exceptions import InputError, ModelError, UnknownCodeError
 ASRS = Path(__file__).resolve().parents[2] / "shared" / "data" / "asrs"
 
 _PHRASES = {
-    "ERR.LAPSE": ["forgot to send the referral", "the visit was missed", "forgot to record the call"],
-    "FAM.LANGUAGE": ["no interpreter was booked", "mother speaks little english", "translation was not arranged"],
-    "CF.TASK.WORKLOAD": ["caseload was far too high", "the team was overloaded", "no time for the visit"],
-    "GRP.AUTHORITY_GRADIENT": ["did not challenge the consultant", "felt unable to question the senior"],
+    "ERR.LAPSE": [
+        "forgot to send the referral",
+        "the visit was missed",
+        "forgot to record the call",
+    ],
+    "FAM.LANGUAGE": [
+        "no interpreter was booked",
+        "mother speaks little english",
+        "translation was not arranged",
+    ],
+    "CF.TASK.WORKLOAD": [
+        "caseload was far too high",
+        "the team was overloaded",
+        "no time for the visit",
+    ],
+    "GRP.AUTHORITY_GRADIENT": [
+        "did not challenge the consultant",
+        "felt unable to question the senior",
+    ],
 }
-_FILLER = ["the social worker", "on monday", "the family", "at the school", "in the office", "later that week"]
+_FILLER = [
+    "the social worker",
+    "on monday",
+    "the family",
+    "at the school",
+    "in the office",
+    "later that week",
+]
 
 
 def _corpus(n: int = 60, seed: int = 0) -> tuple[list[str], list[list[str]]]:
@@ -107,7 +129,7 @@ def test_predict_shapes_and_types(fitted):
     assert P.shape == Y.shape == D.shape == (3, len(fitted.classes_))
     assert Y.dtype.kind == "i" and set(np.unique(Y)) <= {0, 1}
     assert ((P >= 0) & (P <= 1)).all()
-    np.testing.assert_array_equal(Y, (P >= fitted.thresholds_).astype(int))
+    np.testing.assert_array_equal(Y, (fitted.thresholds_ <= P).astype(int))
 
 
 @pytest.mark.parametrize(
@@ -123,7 +145,9 @@ def test_predict_codes_finds_the_obvious_code(fitted, text, code):
 
 
 def test_predict_codes_at_level_one_gives_parents(fitted):
-    codes = fitted.predict_codes(["she forgot to send the referral and the caseload was far too high"], level=1)[0]
+    codes = fitted.predict_codes(
+        ["she forgot to send the referral and the caseload was far too high"], level=1
+    )[0]
     assert set(codes) == {"ERR", "CF"}
 
 
@@ -140,14 +164,18 @@ def test_proba_at_level_is_noisy_or(fitted):
 
 def test_aliases_resolve_and_unknown_codes_suggest():
     clf = HumanFactorsClassifier(taxonomy="asrs", cv=0)
-    clf.fit(["lost track of position", "too tired"] * 3, [["Situational Awareness"], ["Fatigue"]] * 3)
+    clf.fit(
+        ["lost track of position", "too tired"] * 3, [["Situational Awareness"], ["Fatigue"]] * 3
+    )
     assert clf.classes_.tolist() == ["SITUATIONAL_AWARENESS", "FATIGUE"]
     with pytest.raises(UnknownCodeError, match="did you mean"):
         clf.fit(["x y", "y z"], [["Fatigu"], []])
 
 
 def test_taxonomy_none_takes_labels_as_they_are():
-    clf = HumanFactorsClassifier(taxonomy=None, cv=0).fit(["red apple", "green pear"] * 3, [["fruit/red"], ["fruit/green"]] * 3)
+    clf = HumanFactorsClassifier(taxonomy=None, cv=0).fit(
+        ["red apple", "green pear"] * 3, [["fruit/red"], ["fruit/green"]] * 3
+    )
     assert clf.classes_.tolist() == ["fruit/green", "fruit/red"]
     assert clf.taxonomy_ is None
     with pytest.raises(InputError, match="level"):
@@ -180,7 +208,13 @@ def test_bad_input_is_refused_clearly(X, y, match):
 
 @pytest.mark.parametrize(
     "param, value",
-    [("C", 0), ("cv", -1), ("class_weight", "auto"), ("word_ngram_range", (2, 1)), ("default_threshold", 1.5)],
+    [
+        ("C", 0),
+        ("cv", -1),
+        ("class_weight", "auto"),
+        ("word_ngram_range", (2, 1)),
+        ("default_threshold", 1.5),
+    ],
 )
 def test_bad_parameters_name_the_parameter(param, value):
     with pytest.raises(InputError, match=param):
@@ -215,7 +249,12 @@ def test_clone_is_unfitted(fitted):
 
 
 def test_works_in_pipeline():
-    pipe = Pipeline([("lower", FunctionTransformer(lambda xs: [x.lower() for x in xs])), ("clf", HumanFactorsClassifier(cv=3))])
+    pipe = Pipeline(
+        [
+            ("lower", FunctionTransformer(lambda xs: [x.lower() for x in xs])),
+            ("clf", HumanFactorsClassifier(cv=3)),
+        ]
+    )
     pipe.fit(TEXTS, LABELS)
     assert pipe.predict(["FORGOT TO SEND THE REFERRAL"]).shape == (1, 4)
 
@@ -239,7 +278,9 @@ def test_score_is_micro_f1(fitted):
     from sklearn.metrics import f1_score
 
     Y = fitted._indicator(LABELS)
-    assert fitted.score(TEXTS, LABELS) == pytest.approx(f1_score(Y, fitted.predict(TEXTS), average="micro"))
+    assert fitted.score(TEXTS, LABELS) == pytest.approx(
+        f1_score(Y, fitted.predict(TEXTS), average="micro")
+    )
     assert fitted.score(TEXTS, LABELS) > 0.8
 
 
@@ -335,7 +376,10 @@ def test_out_of_core_fit_batches_learns():
 def test_out_of_core_fit_matches_fit_batches():
     a = HumanFactorsClassifier(out_of_core=True, batch_size=10).fit(TEXTS, LABELS)
     b = HumanFactorsClassifier(out_of_core=True, batch_size=10)
-    b.fit_batches([(TEXTS[i : i + 10], LABELS[i : i + 10]) for i in range(0, len(TEXTS), 10)], classes=a.classes_.tolist())
+    b.fit_batches(
+        [(TEXTS[i : i + 10], LABELS[i : i + 10]) for i in range(0, len(TEXTS), 10)],
+        classes=a.classes_.tolist(),
+    )
     np.testing.assert_allclose(a.predict_proba(TEXTS), b.predict_proba(TEXTS))
 
 
@@ -354,7 +398,7 @@ def test_use_rules_appends_rule_features():
     try:
         from humanfactors.rules import RuleSet  # noqa: F401
     except ImportError:
-        with pytest.raises(ModelError, match="humanfactors.rules"):
+        with pytest.raises(ModelError, match=r"humanfactors\.rules"):
             HumanFactorsClassifier(use_rules=True, cv=0).fit(TEXTS, LABELS)
         return
     plain = HumanFactorsClassifier(cv=0).fit(TEXTS, LABELS)
@@ -376,5 +420,7 @@ def test_asrs_cross_validated_fold_beats_the_bare_pipeline_floor():
     texts = [r["narrative"] + " " + r["narrative_2"] for r in rows]
     labels = [r["human_factors"].split("; ") for r in rows]
     train, test = next(KFold(5, shuffle=True, random_state=0).split(texts))
-    clf = HumanFactorsClassifier(taxonomy="asrs").fit([texts[i] for i in train], [labels[i] for i in train])
+    clf = HumanFactorsClassifier(taxonomy="asrs").fit(
+        [texts[i] for i in train], [labels[i] for i in train]
+    )
     assert clf.score([texts[i] for i in test], [labels[i] for i in test]) > 0.53

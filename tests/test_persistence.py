@@ -14,7 +14,11 @@ from humanfactors.classifier import HumanFactorsClassifier
 from humanfactors.exceptions import InputError, ModelLoadError
 from humanfactors.persistence import MAGIC, load_model, read_header, save_model
 
-TEXTS = ["she forgot to send the referral", "no interpreter was booked", "the caseload was too high"] * 5
+TEXTS = [
+    "she forgot to send the referral",
+    "no interpreter was booked",
+    "the caseload was too high",
+] * 5
 LABELS = [["ERR.LAPSE"], ["FAM.LANGUAGE"], ["CF.TASK.WORKLOAD"]] * 5
 
 
@@ -86,7 +90,7 @@ def test_tampered_payload_is_refused_before_unpickling(saved, monkeypatch):
 
 
 def test_tampered_header_breaks_the_signature(saved):
-    prelude, header, payload = _parts(saved)
+    _, header, payload = _parts(saved)
     header["classes"] = ["ERR.SLIP"]
     head = json.dumps(header).encode()
     saved.write_bytes(struct.pack(">8sHI", MAGIC, 1, len(head)) + head + payload)
@@ -110,7 +114,7 @@ def test_swapped_payload_with_matching_hash_is_still_untrusted(saved, tmp_path):
 def test_truncated_file_is_refused(saved, keep):
     blob = saved.read_bytes()
     saved.write_bytes(blob[:keep] if keep >= 0 else blob[:-1])
-    with pytest.raises(ModelLoadError, match="truncated|not a humanfactors"):
+    with pytest.raises(ModelLoadError, match=r"truncated|not a humanfactors"):
         load_model(saved)
 
 
@@ -157,7 +161,9 @@ def test_other_scikit_learn_minor_version_is_refused_unless_allowed(model, tmp_p
     monkeypatch.setenv("HUMANFACTORS_CONFIG_DIR", str(tmp_path / "config"))
     with pytest.raises(ModelLoadError, match=r"scikit-learn 0\.1\.0"):
         load_model(path)
-    assert load_model(path, allow_version_mismatch=True).classes_.tolist() == model.classes_.tolist()
+    assert (
+        load_model(path, allow_version_mismatch=True).classes_.tolist() == model.classes_.tolist()
+    )
 
 
 def test_file_from_another_machine_needs_trust(saved, tmp_path, monkeypatch):
@@ -188,7 +194,7 @@ def test_skops_refuses_types_outside_the_allow_list(tmp_path, monkeypatch):
     pytest.importorskip("skops")
     path = tmp_path / "m.hfm"
     save_model(Gadget(), path, format="skops")
-    with pytest.raises(ModelLoadError, match="allow-list: .*Gadget"):
+    with pytest.raises(ModelLoadError, match=r"allow-list: .*Gadget"):
         load_model(path)
 
 

@@ -44,9 +44,7 @@ def check_texts(X: Any, estimator: str) -> list[str]:
         ) from None
     for i, t in enumerate(texts):
         if not isinstance(t, str):
-            raise InputError(
-                f"{estimator}: X[{i}] is {type(t).__name__}, expected str"
-            )
+            raise InputError(f"{estimator}: X[{i}] is {type(t).__name__}, expected str")
     return texts
 
 
@@ -85,9 +83,7 @@ def label_lists(y: Any, estimator: str) -> list[list[str]]:
     return out
 
 
-def canonical_labels(
-    lists: Sequence[Sequence[str]], taxonomy: Taxonomy | None
-) -> list[list[str]]:
+def canonical_labels(lists: Sequence[Sequence[str]], taxonomy: Taxonomy | None) -> list[list[str]]:
     """Resolve aliases through the taxonomy (unknown codes raise UnknownCodeError); dedupe."""
     out: list[list[str]] = []
     cache: dict[str, str] = {}

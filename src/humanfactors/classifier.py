@@ -28,14 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from . import _features as F
 from ._version import __version__
 from .exceptions import InputError, ModelError
 from .models import Evidence
 from .taxonomy import Taxonomy, load_taxonomy
-
-from sklearn.base import BaseEstimator, ClassifierMixin
 
 if TYPE_CHECKING:  # pragma: no cover
     from numpy.typing import NDArray
@@ -223,7 +222,9 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         for key in ("taxonomy", "taxonomy_"):
             value = state.get(key)
             if isinstance(value, dict) and "__taxonomy__" in value:
-                state[key] = _from_mapping(value["__taxonomy__"], str(value.get("source", "<model>")))
+                state[key] = _from_mapping(
+                    value["__taxonomy__"], str(value.get("source", "<model>"))
+                )
             elif isinstance(value, dict) and "__path__" in value:
                 state[key] = Path(value["__path__"])
         super().__setstate__(state)
@@ -235,13 +236,22 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
                 f"{_NAME}: parameter {name!r} must be {allowed}, got {getattr(self, name)!r}"
             )
 
-        for name in ("word_ngram_range",) + (("char_ngram_range",) if self.char_ngram_range is not None else ()):
+        for name in ("word_ngram_range",) + (
+            ("char_ngram_range",) if self.char_ngram_range is not None else ()
+        ):
             r = getattr(self, name)
-            if not (isinstance(r, tuple | list) and len(r) == 2 and all(isinstance(v, int) for v in r) and 1 <= r[0] <= r[1]):
+            if not (
+                isinstance(r, tuple | list)
+                and len(r) == 2
+                and all(isinstance(v, int) for v in r)
+                and 1 <= r[0] <= r[1]
+            ):
                 raise bad(name, "a pair (lo, hi) of ints with 1 <= lo <= hi")
         if not isinstance(self.min_df, int) or self.min_df < 1:
             raise bad("min_df", "an int >= 1")
-        if self.max_features is not None and (not isinstance(self.max_features, int) or self.max_features < 1):
+        if self.max_features is not None and (
+            not isinstance(self.max_features, int) or self.max_features < 1
+        ):
             raise bad("max_features", "None or an int >= 1")
         if not isinstance(self.C, int | float) or not self.C > 0 or not math.isfinite(self.C):
             raise bad("C", "a positive finite number")
@@ -251,7 +261,10 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
             raise bad("cv", "an int >= 0")
         if not isinstance(self.min_positives, int) or self.min_positives < 1:
             raise bad("min_positives", "an int >= 1")
-        if not isinstance(self.default_threshold, int | float) or not 0 < self.default_threshold < 1:
+        if (
+            not isinstance(self.default_threshold, int | float)
+            or not 0 < self.default_threshold < 1
+        ):
             raise bad("default_threshold", "a number strictly between 0 and 1")
         if not isinstance(self.n_hash_features, int) or self.n_hash_features < 16:
             raise bad("n_hash_features", "an int >= 16")
@@ -275,7 +288,8 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
             arr = y.toarray() if hasattr(y, "toarray") else np.asarray(y)
             if arr.shape[1] != len(classes):
                 raise InputError(
-                    f"{_NAME}.fit: y has {arr.shape[1]} columns but {len(classes)} classes were given"
+                    f"{_NAME}.fit: y has {arr.shape[1]} columns "
+                    f"but {len(classes)} classes were given"
                 )
             names = list(classes)
             lists = [[names[j] for j in np.flatnonzero(row)] for row in arr]
@@ -352,9 +366,13 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         if self.out_of_core:
             A = self._hasher().transform(texts)
         else:
-            A = sp.hstack([v.transform(texts) for v in self.vectorizers_], format="csr", dtype=np.float32)
+            A = sp.hstack(
+                [v.transform(texts) for v in self.vectorizers_], format="csr", dtype=np.float32
+            )
         if self.use_rules:
-            A = sp.hstack([A, self._rule_features(texts, fit=False)], format="csr", dtype=np.float32)
+            A = sp.hstack(
+                [A, self._rule_features(texts, fit=False)], format="csr", dtype=np.float32
+            )
         return _canonical(A)
 
     def _hasher(self) -> Any:
@@ -373,14 +391,15 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         import scipy.sparse as sp
 
         try:
-            from .rules import RuleSet  # type: ignore[attr-defined]
+            from .rules import RuleSet
         except ImportError as exc:
             raise ModelError(
                 f"{_NAME}: use_rules=True needs humanfactors.rules (RuleSet), which is not "
                 f"available in this installation ({exc})"
             ) from None
         taxonomy = self.taxonomy_ if not fit else self._resolve_taxonomy()
-        ruleset = RuleSet.default(taxonomy)
+        assert taxonomy is not None  # _check_params refuses use_rules without a taxonomy
+        ruleset = RuleSet.default(taxonomy.name)
         codes, scores = ruleset.code_scores(texts)
         scores = np.asarray(scores, dtype=np.float32)
         if fit:
@@ -395,7 +414,9 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         return sp.csr_matrix(out)
 
     # -- fitting -----------------------------------------------------------------------
-    def fit(self, X: Sequence[str], y: Any, *, classes: Sequence[str] | None = None) -> HumanFactorsClassifier:
+    def fit(
+        self, X: Sequence[str], y: Any, *, classes: Sequence[str] | None = None
+    ) -> HumanFactorsClassifier:
         """Learn codes from texts.
 
         Parameters
@@ -449,7 +470,7 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         if folds >= 2 and n >= 4:
             scores = np.zeros((n, k), dtype=np.float64)
             splitter = KFold(n_splits=folds, shuffle=True, random_state=self.random_state)
-            jobs = []
+            jobs: list[tuple[Any, NDArray[np.int_], int, NDArray[np.int_]]] = []
             for tr, va in splitter.split(A):
                 Atr = A[tr]
                 jobs.extend((Atr, Y[tr, j], j, va) for j in range(k))
@@ -462,7 +483,9 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         else:
             self.calibration_ = np.tile([1.0, 0.0], (k, 1))
             self.thresholds_ = np.full(k, float(self.default_threshold))
-        fitted = Parallel(n_jobs=self.n_jobs)(delayed(_fit_binary)(A, Y[:, j], C, cw, rs) for j in range(k))
+        fitted = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_binary)(A, Y[:, j], C, cw, rs) for j in range(k)
+        )
         self.coef_ = np.vstack([w for w, _ in fitted]).astype(np.float32)
         self.intercept_ = np.array([b for _, b in fitted], dtype=np.float64)
 
@@ -475,7 +498,10 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
             cal[j] = (a, b)
             proba = F.sigmoid(a * scores[:, j] + b)
             thr[j] = F.best_f1_threshold(
-                proba, Y[:, j], min_positives=self.min_positives, default=float(self.default_threshold)
+                proba,
+                Y[:, j],
+                min_positives=self.min_positives,
+                default=float(self.default_threshold),
             )
         self.calibration_ = cal
         self.thresholds_ = thr
@@ -508,7 +534,9 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         else:
             lists = F.canonical_labels(F.label_lists(y, _NAME), self.taxonomy_)
             if len(lists) != len(texts):
-                raise InputError(f"{_NAME}.partial_fit: X has {len(texts)} texts but y has {len(lists)}")
+                raise InputError(
+                    f"{_NAME}.partial_fit: X has {len(texts)} texts but y has {len(lists)}"
+                )
         self._fit_out_of_core(iter([(texts, self._indicator(lists))]), first=first)
         self.n_train_ = getattr(self, "n_train_", 0) + len(texts)
         self.fitted_with_ = {"humanfactors": __version__}
@@ -539,7 +567,9 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
             raise InputError(f"{_NAME}.fit_batches: the batch iterable was empty")
         return self
 
-    def _fit_out_of_core(self, batches: Iterable[tuple[list[str], NDArray[np.int_]]], *, first: bool) -> None:
+    def _fit_out_of_core(
+        self, batches: Iterable[tuple[list[str], NDArray[np.int_]]], *, first: bool
+    ) -> None:
         from sklearn.linear_model import SGDClassifier
 
         k = len(self.classes_)
@@ -577,7 +607,9 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
                     if self.class_weight == "balanced":
                         pos = max(int(self.label_counts_[j]), 1)
                         neg = max(self.seen_ - int(self.label_counts_[j]), 1)
-                        weight = np.where(yj > 0, self.seen_ / (2.0 * pos), self.seen_ / (2.0 * neg))
+                        weight = np.where(
+                            yj > 0, self.seen_ / (2.0 * pos), self.seen_ / (2.0 * neg)
+                        )
                     est.partial_fit(A, yj, classes=np.array([0, 1]), sample_weight=weight)
         self.coef_ = np.vstack([e.coef_.ravel() for e in self.estimators_]).astype(np.float32)
         self.intercept_ = np.array([float(e.intercept_[0]) for e in self.estimators_])
@@ -618,9 +650,9 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         return P
 
     def predict(self, X: Sequence[str]) -> NDArray[np.int_]:
-        """Indicator matrix over ``classes_``: 1 where a code's probability reaches its threshold."""
+        """Indicator matrix over ``classes_``: 1 where a probability reaches its threshold."""
         P = self.predict_proba(X)
-        return (P >= self.thresholds_).astype(np.int64)
+        return (self.thresholds_ <= P).astype(np.int64)
 
     def proba_at_level(self, X: Sequence[str], level: int) -> tuple[list[str], NDArray[np.float64]]:
         """Probabilities of the codes at taxonomy ``level``, derived from their descendants.
@@ -637,13 +669,19 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         """
         P = self.predict_proba(X)
         codes, groups = self._level_groups(level)
-        out = np.column_stack([1.0 - np.prod(1.0 - P[:, g], axis=1) for g in groups]) if codes else np.zeros((len(P), 0))
+        out = (
+            np.column_stack([1.0 - np.prod(1.0 - P[:, g], axis=1) for g in groups])
+            if codes
+            else np.zeros((len(P), 0))
+        )
         return codes, out
 
     def _level_groups(self, level: int) -> tuple[list[str], list[list[int]]]:
         tax = self.taxonomy_
         if tax is None:
-            raise InputError(f"{_NAME}: level= needs a taxonomy; this model was trained with taxonomy=None")
+            raise InputError(
+                f"{_NAME}: level= needs a taxonomy; this model was trained with taxonomy=None"
+            )
         if not isinstance(level, int) or isinstance(level, bool) or level < 1:
             raise InputError(f"{_NAME}: level must be an int >= 1, got {level!r}")
         groups: dict[str, list[int]] = {}
@@ -660,7 +698,7 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         parent's noisy-OR probability (see :meth:`proba_at_level`).
         """
         P = self.predict_proba(X)
-        hits = P >= self.thresholds_
+        hits = self.thresholds_ <= P
         if level is None:
             out = []
             for row, hit in zip(P, hits, strict=True):
@@ -689,10 +727,16 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         else:
             lists = F.canonical_labels(F.label_lists(y, _NAME), self.taxonomy_)
             Y = self._indicator(lists)
-        return float(f1_score(Y, self.predict(X), average="micro", zero_division=0.0, sample_weight=sample_weight))
+        return float(
+            f1_score(
+                Y, self.predict(X), average="micro", zero_division=0.0, sample_weight=sample_weight
+            )
+        )
 
     # -- explanations ------------------------------------------------------------------
-    def explain(self, text: str, *, top: int = 5, codes: Sequence[str] | None = None) -> list[CodeExplanation]:
+    def explain(
+        self, text: str, *, top: int = 5, codes: Sequence[str] | None = None
+    ) -> list[CodeExplanation]:
         """Why each predicted code was predicted: the terms that pushed its score up.
 
         Parameters

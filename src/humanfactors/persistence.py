@@ -56,7 +56,15 @@ from typing import Any, Literal
 from ._version import __version__
 from .exceptions import InputError, ModelLoadError, require
 
-__all__ = ["FORMAT_VERSION", "MAGIC", "SKOPS_TRUSTED_TYPES", "ModelInfo", "load_model", "read_header", "save_model"]
+__all__ = [
+    "FORMAT_VERSION",
+    "MAGIC",
+    "SKOPS_TRUSTED_TYPES",
+    "ModelInfo",
+    "load_model",
+    "read_header",
+    "save_model",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +166,7 @@ def save_model(
     *,
     training_data: Any = None,
     metrics: Mapping[str, Any] | None = None,
-    format: PayloadFormat = "pickle",  # noqa: A002 - the name users expect
+    format: PayloadFormat = "pickle",
 ) -> ModelInfo:
     """Write ``model`` to ``path`` in a verified envelope (atomically).
 
@@ -199,7 +207,11 @@ def save_model(
         "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
         "taxonomy": None
         if taxonomy is None
-        else {"name": taxonomy.name, "version": taxonomy.version, "fingerprint": taxonomy.fingerprint},
+        else {
+            "name": taxonomy.name,
+            "version": taxonomy.version,
+            "fingerprint": taxonomy.fingerprint,
+        },
         "classes": None if classes is None else [str(c) for c in classes],
         "training_data": _training_data(model, training_data),
         "metrics": dict(metrics) if metrics is not None else None,
@@ -211,7 +223,11 @@ def save_model(
     }
     key = _signing_key(create=True)
     if key is not None:
-        header["signature"] = {"alg": "hmac-sha256", "key_id": _key_id(key), "value": _signature(key, header)}
+        header["signature"] = {
+            "alg": "hmac-sha256",
+            "key_id": _key_id(key),
+            "value": _signature(key, header),
+        }
     try:
         head = json.dumps(header, ensure_ascii=True, allow_nan=False).encode()
     except (TypeError, ValueError) as exc:
@@ -268,9 +284,13 @@ def _split(blob: bytes, where: str) -> tuple[dict[str, Any], bytes]:
             f"{where}: truncated model file (payload has {len(payload)} of {size} bytes)"
         )
     if len(payload) > size:
-        raise ModelLoadError(f"{where}: model file has {len(payload) - size} unexpected trailing bytes")
+        raise ModelLoadError(
+            f"{where}: model file has {len(payload) - size} unexpected trailing bytes"
+        )
     if not hmac.compare_digest(hashlib.sha256(payload).hexdigest(), digest):
-        raise ModelLoadError(f"{where}: payload SHA-256 does not match the header: the file was modified or damaged")
+        raise ModelLoadError(
+            f"{where}: payload SHA-256 does not match the header: the file was modified or damaged"
+        )
     return header, payload
 
 
@@ -356,9 +376,11 @@ def load_model(
             "for a copy saved with save_model(..., format='skops')"
         )
     try:
-        return pickle.loads(payload)  # noqa: S301 - verified and trusted above
+        return pickle.loads(payload)
     except Exception as exc:
-        raise ModelLoadError(f"{where}: the model payload cannot be loaded ({type(exc).__name__}: {exc})") from None
+        raise ModelLoadError(
+            f"{where}: the model payload cannot be loaded ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _signed_here(header: Mapping[str, Any]) -> bool:
@@ -373,9 +395,7 @@ def _signed_here(header: Mapping[str, Any]) -> bool:
 
 
 #: Types of this library that a skops payload may hold besides skops' own defaults.
-SKOPS_TRUSTED_TYPES: tuple[str, ...] = (
-    "humanfactors.classifier.HumanFactorsClassifier",
-)
+SKOPS_TRUSTED_TYPES: tuple[str, ...] = ("humanfactors.classifier.HumanFactorsClassifier",)
 
 
 def _load_skops(payload: bytes, header: Mapping[str, Any], where: str) -> Any:
@@ -383,14 +403,18 @@ def _load_skops(payload: bytes, header: Mapping[str, Any], where: str) -> Any:
     try:
         untrusted = sio.get_untrusted_types(data=payload)
     except Exception as exc:
-        raise ModelLoadError(f"{where}: the skops payload cannot be read ({type(exc).__name__})") from None
+        raise ModelLoadError(
+            f"{where}: the skops payload cannot be read ({type(exc).__name__})"
+        ) from None
     refused = [t for t in untrusted if t not in SKOPS_TRUSTED_TYPES]
     if refused:
         raise ModelLoadError(
-            f"{where}: the skops payload holds types outside the allow-list: {', '.join(sorted(refused))}"
+            f"{where}: the skops payload holds types outside the allow-list: "
+            f"{', '.join(sorted(refused))}"
         )
     try:
         return sio.loads(payload, trusted=[t for t in untrusted if t in SKOPS_TRUSTED_TYPES])
     except Exception as exc:
-        raise ModelLoadError(f"{where}: the skops payload cannot be loaded ({type(exc).__name__}: {exc})") from None
-
+        raise ModelLoadError(
+            f"{where}: the skops payload cannot be loaded ({type(exc).__name__}: {exc})"
+        ) from None
