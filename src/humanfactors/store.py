@@ -273,6 +273,7 @@ class IncidentStore:
                     raise StoreError(f"cannot switch the store {self.path} to WAL mode (got {mode})")
             self._con.execute("PRAGMA foreign_keys = ON")
             self._con.execute("PRAGMA synchronous = FULL")
+            self._con.execute("PRAGMA cache_size = -65536")  # 64 MiB: index upkeep in large batches
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self._con.close()
@@ -417,7 +418,8 @@ class IncidentStore:
         for a in latest.values():
             inc = a.incident
             incident_rows.append((
-                inc.id, inc.narrative, _value(inc.event_type), _value(inc.harm),
+                inc.id, inc.narrative, getattr(inc.event_type, "value", inc.event_type),
+                getattr(inc.harm, "value", inc.harm),
                 inc.occurred_on.isoformat() if inc.occurred_on else None,
                 inc.reported_on.isoformat() if inc.reported_on else None,
                 inc.setting, inc.reporter_role, inc.region,
@@ -448,8 +450,8 @@ class IncidentStore:
                 agency_rows.append((key, pos, agency))
             for pos, f in enumerate(a.findings):
                 finding_rows.append((
-                    key, pos, code_ids[f.code], f.confidence, _value(f.source),
-                    json.dumps([[e.start, e.end] for e in f.evidence]) if f.evidence else "[]",
+                    key, pos, code_ids[f.code], f.confidence, getattr(f.source, "value", f.source),
+                    "[" + ",".join([f"[{e.start},{e.end}]" for e in f.evidence]) + "]",
                     f.explanation,
                     json.dumps(list(f.rule_ids), ensure_ascii=False) if f.rule_ids else "[]",
                 ))
