@@ -403,7 +403,10 @@ def test_kill_during_long_transaction_rolls_it_back(tmp_path: Path):
     proc.stdin.write(payload)
     proc.stdin.close()
     assert proc.stdout.readline().strip() == "inside"
-    assert Path(db + "-wal").stat().st_size > 0  # chunks of the open transaction are in the WAL
+    probe = sqlite3.connect(db, timeout=0)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        probe.execute("BEGIN IMMEDIATE")  # the writer's transaction is open
+    probe.close()
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     proc.stdout.close()
