@@ -424,3 +424,18 @@ def test_asrs_cross_validated_fold_beats_the_bare_pipeline_floor():
         [texts[i] for i in train], [labels[i] for i in train]
     )
     assert clf.score([texts[i] for i in test], [labels[i] for i in test]) > 0.53
+
+
+def test_parallel_fit_gives_the_same_model():
+    serial = HumanFactorsClassifier(cv=3).fit(TEXTS, LABELS)
+    parallel = HumanFactorsClassifier(cv=3, n_jobs=2).fit(TEXTS, LABELS)
+    np.testing.assert_array_equal(serial.predict_proba(TEXTS), parallel.predict_proba(TEXTS))
+
+
+def test_character_ngrams_add_features_and_keep_explanations():
+    clf = HumanFactorsClassifier(cv=0, char_ngram_range=(3, 4)).fit(TEXTS, LABELS)
+    words = HumanFactorsClassifier(cv=0).fit(TEXTS, LABELS)
+    assert clf.coef_.shape[1] > words.coef_.shape[1]
+    text = "she forgot to send the referral"
+    assert clf.predict_codes([text])[0][0] == "ERR.LAPSE"
+    assert all(text[s:e] == t.term for t in clf.explain(text)[0].terms for s, e in t.spans)
