@@ -282,3 +282,15 @@ def test_results_are_frozen_and_serialise():
             result.rows = ()  # type: ignore[misc]
     quote = emerging_themes(data).emerging[0].evidence[0]
     assert "Sentence" not in repr(quote)
+
+
+def test_cached_arrays_follow_changes_to_the_store(tmp_path: Path):
+    path = tmp_path / "cache.sqlite"
+    with IncidentStore(path) as store, IncidentStore(path) as other:
+        store.add(SMALL)
+        assert frequencies(store, by="all").reports == {"all": 5}
+        store.add(report("f", ["ERR.LAPSE"]))  # a write through this connection
+        assert rows_of(frequencies(store, by="all"), "all")["ERR.LAPSE"][:2] == (3, 6)
+        other.add(report("g", ["ERR.LAPSE"], agencies=("police",)))  # and through another
+        assert rows_of(frequencies(store, by="all"), "all")["ERR.LAPSE"][:2] == (4, 7)
+        assert frequencies(store, by="agency", region="London").reports == {"health": 1, "police": 2, "unknown": 3}

@@ -256,6 +256,8 @@ class IncidentStore:
         self.path = str(path)
         self._lock = threading.RLock()
         self._code_ids: dict[str, int] = {}
+        self._cache: dict[str, Any] = {}  # derived data (humanfactors.themes), valid for one _version()
+        self._writes = 0
         self._closed = False
         memory = self.path == ":memory:"
         if not memory and Path(self.path).is_dir():
@@ -376,6 +378,7 @@ class IncidentStore:
                 if batch:
                     stored += self._write(batch)
                 con.execute("COMMIT")
+                self._writes += 1
             except BaseException as exc:
                 con.execute("ROLLBACK")
                 self._code_ids.clear()  # ids of codes inserted in this transaction are gone
@@ -674,10 +677,27 @@ class IncidentStore:
         return pd.DataFrame(rows, columns=TIDY_COLUMNS)
 
     # -- for humanfactors.themes ----------------------------------------------------
+    def _version(self) -> tuple[int, int]:
+        """Changes whenever the data may have: a commit here or by another connection."""
+        with self._lock:
+            self._check_open()
+            return int(self._con.execute("PRAGMA data_version").fetchone()[0]), self._writes
+
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             self._check_open()
             return self._con.execute(sql, params).fetchall()
+
+    def _query_flat_ints(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Every integer of every row, in order, as one int64 numpy array (no row tuples kept)."""
+        import itertools
+
+        import numpy as np
+
+        with self._lock:
+            self._check_open()
+            cursor = self._con.execute(sql, params)
+            return np.fromiter(itertools.chain.from_iterable(cursor), dtype=np.int64)
 
 
 def _statements(script: str) -> list[str]:

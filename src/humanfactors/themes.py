@@ -367,31 +367,62 @@ class _Data:
     """Reports and their codes as arrays: the shape every theme function works on."""
 
     keys: Any  # int64 incident keys, sorted
-    dates: list[str | None]  # ISO date per report
+    dates: Any  # date per report as an int64 YYYYMMDD (0 when undated)
     codes: list[str]  # code per column
-    inc: Any  # int64 report index per (report, code) pair, deduplicated
-    col: Any  # int64 code index per pair
+    inc: Any  # int64 report index per (report, code) finding
+    col: Any  # int64 code index per finding
 
     @property
     def n(self) -> int:
-        return len(self.dates)
+        return int(self.keys.size)
 
-    def matrix(self, rows: Any = None) -> Any:
-        """Reports x codes 0/1 sparse matrix (optionally only some reports)."""
+    def matrix(self) -> Any:
+        """Reports x codes 0/1 sparse matrix (a report counts once per code)."""
         import numpy as np
         from scipy.sparse import csr_matrix
 
         x = csr_matrix((np.ones(self.inc.size, dtype=np.int64), (self.inc, self.col)),
                        shape=(self.n, len(self.codes)))
-        return x if rows is None else x[rows]
+        x.sum_duplicates()
+        x.data[:] = 1
+        return x
 
 
 def _split_filters(filters: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
     unknown = set(filters) - set(QueryFilters.__annotations__)
     if unknown:
         raise InputError(f"unknown filter(s) {sorted(unknown)}; allowed: {sorted(QueryFilters.__annotations__)}")
-    rest = dict(filters)
+    rest = {k: v for k, v in filters.items() if v is not None}
     return rest.pop("code_prefix", None), rest
+
+
+def _base(store: IncidentStore) -> tuple[Any, Any, Any, Any]:
+    """Every report's key and date, and every finding's (key, code id), cached per store version.
+
+    Reading a million findings out of SQLite is most of a theme query's time; a report
+    computes several results from the same data, so the arrays are kept until the store
+    changes (``PRAGMA data_version`` moves when another connection commits).
+    """
+    import numpy as np
+
+    token = store._version()
+    cached = store._cache.get("themes")
+    if cached is not None and cached[0] == token:
+        return cached[1]  # type: ignore[no-any-return]
+    reports = store._query_flat_ints(
+        "SELECT key, coalesce(CAST(replace(event_date, '-', '') AS INTEGER), 0) FROM incidents ORDER BY key"
+    ).reshape(-1, 2)
+    keys, dates = reports[:, 0].copy(), reports[:, 1].copy()
+    max_code = store._query("SELECT coalesce(max(id), 0) FROM codes")[0][0]
+    if max_code < 1 << 20:  # one packed integer per finding reads faster than two columns
+        packed = store._query_flat_ints("SELECT (incident_key << 20) | code_id FROM findings")
+        pairs = (packed >> 20, packed & ((1 << 20) - 1))
+    else:
+        raw = store._query_flat_ints("SELECT incident_key, code_id FROM findings").reshape(-1, 2)
+        pairs = (raw[:, 0].copy(), raw[:, 1].copy())
+    value = (keys, dates, *pairs)
+    store._cache["themes"] = (token, value)
+    return value
 
 
 def _load(store: IncidentStore, filters: dict[str, Any], *, code_prefix: str | None,
@@ -400,15 +431,15 @@ def _load(store: IncidentStore, filters: dict[str, Any], *, code_prefix: str | N
 
     if level is not None and (not isinstance(level, int) or level < 1):
         raise InputError(f"level must be a positive whole number, got {level!r}")
-    where, params = store._where(**filters)
-    head = "FROM incidents i JOIN analyses a ON a.incident_key = i.key"
-    reports = store._query(f"SELECT i.key, i.event_date {head} WHERE {where} ORDER BY i.key", params)
-    keys = np.fromiter((r[0] for r in reports), dtype=np.int64, count=len(reports))
-    dates = [r[1] for r in reports]
-    pairs = store._query(
-        f"SELECT f.incident_key, f.code_id FROM findings f JOIN incidents i ON i.key = f.incident_key"
-        f" WHERE {where}", params,
-    )
+    where, params = store._where(**filters)  # validates the filters first
+    all_keys, all_dates, pk, pc = _base(store)
+    if filters:
+        chosen = np.array([r[0] for r in store._query(f"SELECT i.key FROM incidents i WHERE {where}", params)],
+                          dtype=np.int64)
+        keep = np.isin(all_keys, chosen)
+        keys, dates = all_keys[keep], all_dates[keep]
+    else:
+        keys, dates = all_keys, all_dates
     code_rows = store._query("SELECT id, code FROM codes")
     # codes kept after the prefix and protective filters, rolled up to `level`
     stem = code_prefix.strip().rstrip(".") if code_prefix else None
@@ -424,17 +455,11 @@ def _load(store: IncidentStore, filters: dict[str, Any], *, code_prefix: str | N
     lut = np.full(max((cid for cid, _ in code_rows), default=0) + 1, -1, dtype=np.int64)
     for cid, code in target.items():
         lut[cid] = col_of[code]
-    if pairs:
-        raw = np.array(pairs, dtype=np.int64)
-        col = lut[raw[:, 1]]
-        keep = col >= 0
-        inc = np.searchsorted(keys, raw[keep, 0])
-        col = col[keep]
-        flat = np.unique(inc * max(len(names), 1) + col)
-        inc, col = flat // max(len(names), 1), flat % max(len(names), 1)
-    else:
-        inc = col = np.zeros(0, dtype=np.int64)
-    return _Data(keys, dates, names, inc, col)
+    col = lut[pc] if pc.size else np.zeros(0, dtype=np.int64)
+    inc = np.searchsorted(keys, pk)
+    ok = (col >= 0) & (inc < keys.size)
+    ok[ok] &= keys[inc[ok]] == pk[ok]
+    return _Data(keys, dates, names, inc[ok], col[ok])
 
 
 def _taxonomy(store: IncidentStore) -> Taxonomy | None:
@@ -464,14 +489,25 @@ def _is_protective(code: str, tax: Taxonomy | None) -> bool:
     return code == "PROT" or code.startswith("PROT.")
 
 
-def _period(day: str | None, by: str) -> str | None:
-    if not day:
-        return None
+def _periods(dates: Any, by: str) -> tuple[Any, list[str]]:
+    """Period index per date (YYYYMMDD ints) and the period labels ("2024", "2024-03", "2024-Q1")."""
+    import numpy as np
+
+    year, month = dates // 10000, dates // 100 % 100
     if by == "year":
-        return day[:4]
-    if by == "month":
-        return day[:7]
-    return f"{day[:4]}-Q{(int(day[5:7]) - 1) // 3 + 1}"
+        code = year
+    elif by == "month":
+        code = year * 100 + month
+    else:
+        code = year * 10 + (month - 1) // 3 + 1
+    uniq, inverse = np.unique(code, return_inverse=True)  # sorted, so periods come in time order
+    if by == "year":
+        labels = [str(u) for u in uniq.tolist()]
+    elif by == "month":
+        labels = [f"{u // 100}-{u % 100:02d}" for u in uniq.tolist()]
+    else:
+        labels = [f"{u // 10}-Q{u % 10}" for u in uniq.tolist()]
+    return inverse, labels
 
 
 def _memberships(store: IncidentStore, data: _Data, by: str, filters: dict[str, Any]) -> tuple[Any, list[str]]:
@@ -480,34 +516,50 @@ def _memberships(store: IncidentStore, data: _Data, by: str, filters: dict[str, 
     from scipy.sparse import csr_matrix
 
     if by in PERIODS:
-        labels: list[str | None] = [_period(d, by) for d in data.dates]
-        pairs = [(i, g) for i, g in enumerate(labels) if g is not None]
+        rows = np.flatnonzero(data.dates > 0)
+        cols, groups = _periods(data.dates[rows], by)
+        m = csr_matrix((np.ones(rows.size, dtype=np.int64), (rows, cols)), shape=(data.n, len(groups)))
+        return m, groups
+    elif by == "all":
+        rows = np.arange(data.n)
+        labels = np.full(data.n, "all", dtype=object)
     elif by == "agency":
-        where, params = store._where(**filters)
-        rows = store._query(
-            "SELECT g.incident_key, g.agency FROM incident_agencies g JOIN incidents i ON i.key = g.incident_key"
-            f" JOIN analyses a ON a.incident_key = i.key WHERE {where}", params)
-        idx = np.searchsorted(data.keys, np.array([r[0] for r in rows], dtype=np.int64))
-        have = set(idx.tolist())
-        pairs = [(int(i), g) for i, (_, g) in zip(idx, rows, strict=True)]
-        pairs += [(i, UNKNOWN) for i in range(data.n) if i not in have]
-    elif by in FIELDS or by == "all":
+        # one row per agency with its reports' keys: a few strings parsed in C, not a row per pair
+        row_parts: list[Any] = []
+        label_parts: list[str] = []
+        none = np.ones(data.n, dtype=bool)
+        for agency, joined in store._query(
+            "SELECT agency, group_concat(incident_key) FROM incident_agencies GROUP BY agency"
+        ):
+            agency_keys = np.fromstring(joined, dtype=np.int64, sep=",")
+            idx = np.minimum(np.searchsorted(data.keys, agency_keys), max(data.n - 1, 0))
+            idx = idx[data.keys[idx] == agency_keys] if data.n else idx[:0]
+            none[idx] = False
+            row_parts.append(idx)
+            label_parts.append(agency)
+        row_parts.append(np.flatnonzero(none))
+        label_parts.append(UNKNOWN)
+        present = [(g, r) for g, r in zip(label_parts, row_parts, strict=True) if r.size]
+        groups = sorted((g for g, _ in present), key=lambda g: (g == UNKNOWN, g))
+        rows = np.concatenate([r for _, r in present]) if present else np.zeros(0, dtype=np.int64)
+        cols = np.concatenate([np.full(r.size, groups.index(g)) for g, r in present]) if present else rows
+        m = csr_matrix((np.ones(rows.size, dtype=np.int64), (rows, cols)), shape=(data.n, len(groups)))
+        return m, groups
+    elif by in FIELDS:
         column = {"taxonomy": "a.taxonomy"}.get(by, f"i.{by}")
-        if by == "all":
-            values: list[Any] = ["all"] * data.n
-        else:
-            where, params = store._where(**filters)
-            values = [r[0] for r in store._query(
-                f"SELECT {column} FROM incidents i JOIN analyses a ON a.incident_key = i.key WHERE {where}"
-                " ORDER BY i.key", params)]
-        pairs = [(i, UNKNOWN if v is None else str(v)) for i, v in enumerate(values)]
+        where, params = store._where(**filters)
+        values = store._query(
+            f"SELECT {column} FROM incidents i JOIN analyses a ON a.incident_key = i.key WHERE {where}"
+            " ORDER BY i.key", params)
+        rows = np.arange(data.n)
+        labels = np.array([UNKNOWN if v is None else str(v) for (v,) in values], dtype=object)
     else:
         raise InputError(f"by must be one of {', '.join((*PERIODS, *FIELDS, 'all'))}; got {by!r}")
-    groups = sorted({g for _, g in pairs}, key=lambda g: (g == UNKNOWN, g))
-    gi = {g: i for i, g in enumerate(groups)}
-    r = np.array([p[0] for p in pairs], dtype=np.int64)
-    c = np.array([gi[p[1]] for p in pairs], dtype=np.int64)
-    m = csr_matrix((np.ones(r.size, dtype=np.int64), (r, c)), shape=(data.n, len(groups)))
+    uniq, inverse = np.unique(labels.astype(str), return_inverse=True) if labels.size else (np.array([]), rows)
+    groups = sorted(uniq.tolist(), key=lambda g: (g == UNKNOWN, g))
+    position = np.array([groups.index(g) for g in uniq.tolist()], dtype=np.int64)
+    cols = position[inverse] if labels.size else rows
+    m = csr_matrix((np.ones(rows.size, dtype=np.int64), (rows, cols)), shape=(data.n, len(groups)))
     return m, groups
 
 
@@ -566,7 +618,7 @@ def frequencies(
                 rows.append(FrequencyRow(g, data.codes[j], _name(data.codes[j], tax), k, int(reports[gi]),
                                          float(100.0 * k / reports[gi]), 100.0 * float(lo[gi, j]),
                                          100.0 * float(hi[gi, j])))
-    undated = sum(d is None for d in data.dates) if by in PERIODS else 0
+    undated = int((data.dates == 0).sum()) if by in PERIODS else 0
     return Frequencies(by=by, groups=tuple(groups), codes=tuple(data.codes[j] for j in order if totals[j]),
                        reports={g: int(reports[i]) for i, g in enumerate(groups)}, rows=tuple(rows),
                        undated=undated)
@@ -723,10 +775,9 @@ def emerging_themes(
     with _opened(source) as store:
         tax = _taxonomy(store)
         data = _load(store, rest, code_prefix=code_prefix, level=level, protective=protective, tax=tax)
-        dated = [d for d in data.dates if d]
         if end is None:
-            last = max(dated) if dated else None
-            end_day = date.fromisoformat(last) if last else None
+            last = int(data.dates.max()) if data.n else 0
+            end_day = date(last // 10000, last // 100 % 100, last % 100) if last else None
         else:
             end_day = date.fromisoformat(str(end)) if not isinstance(end, date) else end
         if end_day is None:
@@ -735,9 +786,11 @@ def emerging_themes(
         base_end = recent_start - timedelta(days=1)
         base_start = base_end - timedelta(days=baseline_days - 1) if baseline_days else None
         r_lo, r_hi = recent_start.isoformat(), end_day.isoformat()
-        b_lo, b_hi = (base_start.isoformat() if base_start else ""), base_end.isoformat()
-        recent = np.array([bool(d) and r_lo <= d <= r_hi for d in data.dates], dtype=bool)
-        base = np.array([bool(d) and b_lo <= d <= b_hi for d in data.dates], dtype=bool)
+        def ymd(day: date | None) -> int:
+            return day.year * 10000 + day.month * 100 + day.day if day else 1
+
+        recent = (data.dates >= ymd(recent_start)) & (data.dates <= ymd(end_day))
+        base = (data.dates >= ymd(base_start)) & (data.dates <= ymd(base_end))
         x = data.matrix()
         k = np.asarray(x[recent].sum(axis=0)).ravel()
         b = np.asarray(x[base].sum(axis=0)).ravel()
