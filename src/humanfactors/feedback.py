@@ -20,7 +20,9 @@ _MAX_QUOTE = 90
 def _quote(finding: Finding) -> str:
     if not finding.evidence:
         return ""
-    text = " ".join(finding.evidence[0].text.split())
+    # The longest span that fits reads best: a rule's phrase rather than one model term.
+    fitting = [e for e in finding.evidence if len(e.text) <= _MAX_QUOTE] or list(finding.evidence)
+    text = " ".join(max(fitting, key=lambda e: len(e.text)).text.split())
     if len(text) > _MAX_QUOTE:
         text = text[: _MAX_QUOTE - 1].rstrip() + "…"
     return f" — you wrote “{text}”"
