@@ -1,5 +1,335 @@
-"""Report-quality checks (placeholder replaced below)."""
+"""Report-quality checks: what would make a report more useful for learning.
+
+:func:`check` reads a report (or a practice review) and returns
+:class:`~humanfactors.models.QualityIssue` items with ``CHK.*`` codes, each with the
+evidence that triggered it and a suggestion written for the practitioner who wrote it.
+
+========================  ===============================================================
+``CHK.HINDSIGHT``         judging with hindsight or from the outcome ("should have known")
+``CHK.BLAME``             fault placed on a person or role ("the social worker failed to")
+``CHK.NO_ANALYSIS``       says what happened but never why
+``CHK.PROCEDURAL_FIX``    the only actions are more procedure, training or recording
+``CHK.IDENTIFIABLE``      personal data present (names, NHS numbers, phones, postcodes...)
+``CHK.TOO_SHORT``         too short to learn from
+``CHK.MISSING_FIELDS``    an incident without event type or harm
+``CHK.NO_RECOVERY``       a near miss that does not say what stopped the harm
+========================  ===============================================================
+
+Examples
+--------
+>>> [i.code for i in check("The social worker failed to visit; with hindsight the risk was obvious.")]
+['CHK.HINDSIGHT', 'CHK.BLAME', 'CHK.TOO_SHORT']
+"""
+
 from __future__ import annotations
-CHECK_CODES: tuple[str, ...] = ()
-def check(text_or_incident: object, *, taxonomy: object = None) -> list[object]:
-    return []
+
+import logging
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Final
+
+from ..models import Evidence, EventType, Incident, QualityIssue, Severity
+from ..taxonomy import Taxonomy
+
+__all__ = ["CHECK_CODES", "check"]
+
+logger = logging.getLogger(__name__)
+
+CHECK_CODES: Final[tuple[str, ...]] = (
+    "CHK.HINDSIGHT",
+    "CHK.BLAME",
+    "CHK.NO_ANALYSIS",
+    "CHK.PROCEDURAL_FIX",
+    "CHK.IDENTIFIABLE",
+    "CHK.TOO_SHORT",
+    "CHK.MISSING_FIELDS",
+    "CHK.NO_RECOVERY",
+)
+
+_MIN_WORDS: Final = 25
+_ANALYSIS_MIN_WORDS: Final = 60
+
+_HINDSIGHT: Final = re.compile(
+    r"(?<!\w)(?:should\s+(?:have|'ve)\s+(?:known|realised|realized|seen|spotted|noticed|recognised|recognized|"
+    r"picked\s+up|foreseen|predicted|anticipated|been\s+obvious|been\s+clear|been\s+apparent|been\s+aware)|"
+    r"(?:it|this|that|the\s+risk|the\s+danger)\s+(?:was|is|should\s+have\s+been)\s+(?:obvious|clear|evident|"
+    r"apparent|plain|self-evident)|obvious(?:ly)?\s+(?:that|signs?|risk)|clearly\s+(?:should|missed|failed|"
+    r"ignored)|in\s+hindsight|with\s+(?:the\s+)?(?:benefit\s+of\s+)?hindsight|with\s+the\s+benefit\s+of|"
+    r"looking\s+back|in\s+retrospect|retrospectively|could\s+(?:easily\s+)?have\s+been\s+(?:avoided|prevented)|"
+    r"(?:was|were|is|entirely|wholly|completely|totally)\s+(?:avoidable|preventable)|"
+    r"(?:missed|ignored|overlooked)\s+(?:the\s+)?(?:obvious|clear|warning)\s+signs?|"
+    r"warning\s+signs\s+(?:were\s+)?(?:missed|ignored)|failed\s+to\s+(?:see|spot|notice|recognise|recognize)\s+"
+    r"(?:the\s+)?(?:obvious|clear))(?!\w)",
+    re.IGNORECASE,
+)
+_ROLE: Final = (
+    r"(?:the\s+|a\s+|our\s+|this\s+)?(?:social\s+worker|sw|health\s+visitor|hv|teacher|head\s*teacher|dsl|"
+    r"manager|team\s+manager|tm|practitioner|worker|officer|police\s+officer|nurse|midwife|gp|doctor|"
+    r"consultant|paediatrician|iro|chair|carer|foster\s+carer|staff\s+member|colleague|student|"
+    r"duty\s+worker|(?:mr|mrs|ms|miss|dr)\.?\s+[A-Z][a-z]+|she|he|they)"
+)
+_BLAME: Final = re.compile(
+    r"(?<!\w)(?:" + _ROLE + r"\s+(?:\w+\s+){0,2}?(?:failed|neglected|refused|omitted)\s+to|"
+    r"(?:negligen(?:t|ce)|careless(?:ness|ly)?|incompeten(?:t|ce)|lazy|laziness|reckless(?:ness|ly)?|"
+    r"unprofessional|at\s+fault|to\s+blame|is\s+responsible\s+for\s+the\s+(?:death|harm|injury|incident)|"
+    r"the\s+fault\s+of|(?:his|her|their)\s+(?:fault|failure|failings|negligence|mistake)|culpab(?:le|ility)|"
+    r"should\s+be\s+(?:disciplined|sacked|dismissed|held\s+accountable|held\s+responsible)|"
+    r"disciplinary\s+(?:action|procedures?|hearing)|poor\s+performance\s+(?:of|by)|"
+    r"(?:gross|serious)\s+misconduct|dereliction))(?!\w)",
+    re.IGNORECASE,
+)
+_CAUSAL: Final = re.compile(
+    r"(?<!\w)(?:because|due\s+to|owing\s+to|as\s+a\s+result|result(?:ed)?\s+in|led\s+to|lead\s+to|leads\s+to|"
+    r"contribut\w*|caus\w*|reason\w*|why|so\s+that|which\s+meant|this\s+meant|meant\s+that|therefore|"
+    r"factor\w*|explain\w*|on\s+reflection|reflect\w*|i\s+think|we\s+think|in\s+my\s+view|learning|"
+    r"lesson\w*|made\s+sense|understand\w*|since\s+(?:the|we|i|she|he|they)|as\s+(?:i|we|she|he|they)\s+"
+    r"(?:was|were|had)|pressure\w*|workload|caseload|distract\w*|assum\w*|thought\s+that|believed)(?!\w)",
+    re.IGNORECASE,
+)
+_ACTION_SENTENCE: Final = re.compile(
+    r"(?<!\w)(?:recommend\w*|action\s*(?:s|plan|point)?\s*:|going\s+forward|in\s+future|from\s+now\s+on|"
+    r"will\s+(?:be|now|ensure)|should\s+(?:now\s+)?(?:be|ensure|attend|complete|receive|undertake)|"
+    r"learning\s*:|next\s+steps?|we\s+will|i\s+will|have\s+been\s+reminded|has\s+been\s+reminded|"
+    r"to\s+be\s+reminded|must\s+(?:ensure|complete|attend|record))(?!\w)",
+    re.IGNORECASE,
+)
+_PROCEDURAL: Final = re.compile(
+    r"(?<!\w)(?:train\w*|refresher|e-?learning|remind\w*|re-?iterat\w*|re-?issu\w*|re-?circulat\w*|"
+    r"procedures?|polic(?:y|ies)|protocols?|guidance|checklists?|forms?|templates?|record\w*|document\w*|"
+    r"compliance|comply|adhere\w*|follow\s+(?:the\s+)?(?:procedure|policy|guidance|protocol)|"
+    r"audit\w*|sign-?off|disciplin\w*|memo|briefing\s+note|reflective\s+account|"
+    r"be\s+more\s+(?:careful|vigilant|thorough|diligent)|take\s+more\s+care|double-?check)(?!\w)",
+    re.IGNORECASE,
+)
+_SYSTEMIC: Final = re.compile(
+    r"(?<!\w)(?:workload|caseloads?|staffing|recruit\w*|vacanc\w*|capacity|resourc\w*|funding|budget|"
+    r"redesign\w*|design\w*|system\s+change|change\s+(?:to|in)\s+the\s+system|it\s+system|software|"
+    r"automat\w*|alert\s+(?:on|in)\s+the\s+system|prompt\s+(?:on|in)\s+the\s+system|forcing|"
+    r"supervision\s+capacity|protected\s+time|reduce\s+(?:the\s+)?(?:number|load|demand)|"
+    r"admin(?:istrative)?\s+support|business\s+support|culture|environment|rota|handover\s+(?:process|tool)|"
+    r"multi-?agency\s+(?:process|arrangements?)|pathway|commission\w*|escalation\s+route|"
+    r"feedback\s+loop|shared\s+record|interoperab\w*|link(?:ing|ed)?\s+(?:the\s+)?systems)(?!\w)",
+    re.IGNORECASE,
+)
+_NEAR_MISS: Final = re.compile(r"(?<!\w)(?:near[\s-]miss(?:es)?|nearly|almost|narrowly|could\s+have\s+(?:led|resulted|caused|been))(?!\w)", re.IGNORECASE)
+_RECOVERY: Final = re.compile(
+    r"(?<!\w)(?:notic\w*|spott\w*|picked\s+(?:it\s+|this\s+)?up|caught|identif\w*|realis\w*|realiz\w*|"
+    r"recogni\w*|stopp\w*|prevent\w*|intercept\w*|recall\w*|retriev\w*|averted|contain\w*|queried|"
+    r"question\w*|challeng\w*|escalat\w*|checked|double-?checked|cross-?checked|flagged|alerted|"
+    r"rang|phoned|called|corrected|rectified|put\s+right|before\s+(?:any\s+)?harm|in\s+time|safety\s+plan|"
+    r"returned\s+(?:it\s+)?unopened|handed\s+(?:it\s+)?back|deleted|withdrew|withdrawn)(?!\w)",
+    re.IGNORECASE,
+)
+# Fallback identifiers when the redaction module is not available.
+_FALLBACK_PII: Final = (
+    ("EMAIL", re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,5}(?![\w-])")),
+    ("UK_PHONE", re.compile(r"(?<![\w+])(?:\+44\s?7\d{3}|07\d{3}|\+44\s?[12]\d{2,3}|0[12]\d{2,3})[\s-]?\d{3}[\s-]?\d{3,4}(?!\w)")),
+    ("NHS_NUMBER", re.compile(r"(?<![\w-])\d{3}[ -]?\d{3}[ -]?\d{4}(?![\w-])")),
+    ("POSTCODE", re.compile(r"(?<!\w)[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}(?!\w)")),
+)
+
+
+def _nhs_valid(digits: str) -> bool:
+    d = [int(c) for c in digits if c.isdigit()]
+    if len(d) != 10:
+        return False
+    check = 11 - sum(v * w for v, w in zip(d[:9], range(10, 1, -1), strict=True)) % 11
+    check = 0 if check == 11 else check
+    return check != 10 and check == d[9]
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    from ._text import segment
+
+    seg = segment(text)
+    return list(zip(seg.sentence_starts, seg.sentence_ends, strict=True))
+
+
+def _ev(text: str, start: int, end: int) -> Evidence:
+    # trim surrounding whitespace so the evidence reads cleanly
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return Evidence(start=start, end=max(end, start + 1), text=text[start : max(end, start + 1)])
+
+
+def _issue(code: str, message: str, suggestion: str, evidence: Iterable[Evidence] = (), severity: Severity = Severity.WARNING) -> QualityIssue:
+    return QualityIssue(code=code, message=message, suggestion=suggestion, severity=severity, evidence=tuple(evidence))
+
+
+def check(
+    text_or_incident: str | Incident,
+    *,
+    taxonomy: str | Path | Taxonomy | None = None,
+) -> list[QualityIssue]:
+    """Check a report for what limits learning from it.
+
+    Parameters
+    ----------
+    text_or_incident : str or Incident
+        The narrative, or an incident (whose fields are also checked).
+    taxonomy : str, Path or Taxonomy, optional
+        When it is ``safeguarding`` (the default), the built-in protective rules also
+        count as an account of recovery for ``CHK.NO_RECOVERY``.
+
+    Returns
+    -------
+    list of QualityIssue
+        In the order of :data:`CHECK_CODES`; messages never quote personal data.
+    """
+    incident: Incident | None = None
+    if isinstance(text_or_incident, Incident):
+        incident = text_or_incident
+        text = incident.narrative
+    elif isinstance(text_or_incident, str):
+        text = text_or_incident
+    else:
+        raise TypeError(f"expected a str or an Incident, got {type(text_or_incident).__name__}")
+    issues: list[QualityIssue] = []
+    sentences = _sentences(text) if text.strip() else []
+    n_words = len(re.findall(r"\w+", text))
+
+    hind = [m for m in _HINDSIGHT.finditer(text)]
+    if hind:
+        issues.append(
+            _issue(
+                "CHK.HINDSIGHT",
+                f"{len(hind)} phrase(s) judge events with hindsight or by their outcome.",
+                "This judges with hindsight; describe what was known at the time, and why the "
+                "decision made sense to the people making it then.",
+                [_ev(text, m.start(), m.end()) for m in hind[:10]],
+            )
+        )
+    blame = [m for m in _BLAME.finditer(text)]
+    if blame:
+        issues.append(
+            _issue(
+                "CHK.BLAME",
+                f"{len(blame)} phrase(s) place fault on a person or role.",
+                "This places fault on a person; describe what they did and what in the task, team "
+                "or system made it the thing to do at the time, so others can learn from it.",
+                [_ev(text, m.start(), m.end()) for m in blame[:10]],
+            )
+        )
+    if n_words >= _ANALYSIS_MIN_WORDS and not _CAUSAL.search(text):
+        issues.append(
+            _issue(
+                "CHK.NO_ANALYSIS",
+                "The report says what happened but not why: no causal or reflective language.",
+                "Add why it happened: what made the actions make sense at the time (workload, "
+                "information available, tools, team, pressures) and what you would want others to learn.",
+                [_ev(text, 0, len(text))] if text.strip() else [],
+                Severity.INFO,
+            )
+        )
+    action_spans = [(a, b) for a, b in sentences if _ACTION_SENTENCE.search(text, a, b)]
+    if action_spans:
+        procedural = [(a, b) for a, b in action_spans if _PROCEDURAL.search(text, a, b)]
+        systemic = [(a, b) for a, b in action_spans if _SYSTEMIC.search(text, a, b)]
+        if procedural and not systemic:
+            issues.append(
+                _issue(
+                    "CHK.PROCEDURAL_FIX",
+                    f"All {len(procedural)} recommended action(s) add procedure, training, reminders or recording.",
+                    "These actions only add procedure, training or recording; consider also changing "
+                    "the conditions that made the problem likely (workload, tools, systems, staffing, "
+                    "how information reaches people).",
+                    [_ev(text, a, b) for a, b in procedural[:10]],
+                )
+            )
+    issues.extend(_identifiable(text))
+    if text.strip() and n_words < _MIN_WORDS:
+        issues.append(
+            _issue(
+                "CHK.TOO_SHORT",
+                f"The narrative has {n_words} words; at least {_MIN_WORDS} are needed to learn from it.",
+                "Say what happened, what you expected to happen, what made it hard at the time, "
+                "and what stopped it getting worse.",
+                [_ev(text, 0, len(text))],
+                Severity.INFO,
+            )
+        )
+    if incident is not None:
+        missing = [name for name in ("event_type", "harm") if getattr(incident, name) is None]
+        if missing:
+            issues.append(
+                _issue(
+                    "CHK.MISSING_FIELDS",
+                    f"The report does not record {' or '.join(missing)}.",
+                    "Record whether this was an incident, near miss, unsafe condition or good practice, "
+                    "and what harm resulted (none, low, moderate, severe, fatal), so reports can be compared.",
+                    severity=Severity.INFO,
+                )
+            )
+    near_miss = (incident is not None and incident.event_type == EventType.NEAR_MISS) or (
+        incident is None and _NEAR_MISS.search(text) is not None
+    )
+    if near_miss and text.strip() and not _has_recovery(text, taxonomy):
+        issues.append(
+            _issue(
+                "CHK.NO_RECOVERY",
+                "A near miss that does not say what stopped the harm.",
+                "Say who or what noticed the problem and what was done to stop it reaching the child: "
+                "recovery is the part of a near miss others can copy.",
+                [_ev(text, 0, len(text))],
+            )
+        )
+    order = {c: i for i, c in enumerate(CHECK_CODES)}
+    issues.sort(key=lambda i: order.get(i.code, len(order)))
+    return issues
+
+
+def _has_recovery(text: str, taxonomy: str | Path | Taxonomy | None) -> bool:
+    if _RECOVERY.search(text):
+        return True
+    name = taxonomy.name if isinstance(taxonomy, Taxonomy) else taxonomy
+    if name in (None, "safeguarding"):
+        from .engine import RuleSet
+
+        prot = RuleSet.default("safeguarding")
+        return any(f.code in ("PROT.DETECTION", "PROT.MITIGATION", "PROT.CHALLENGE") for f in prot.apply(text))
+    return False
+
+
+def _identifiable(text: str) -> list[QualityIssue]:
+    spans: list[tuple[str, int, int]] = []
+    try:
+        from .. import redact as _redact  # written separately; optional at run time
+
+        found: Any = _redact.Redactor().analyze(text)
+        for item in found:
+            start, end = int(item.start), int(item.end)
+            if 0 <= start < end <= len(text):
+                spans.append((str(item.entity), start, end))
+    except (ImportError, AttributeError):
+        for entity, rx in _FALLBACK_PII:
+            for m in rx.finditer(text):
+                if entity == "NHS_NUMBER" and not _nhs_valid(m.group()):
+                    continue
+                spans.append((entity, m.start(), m.end()))
+    except Exception as exc:  # the redactor failing must not stop the other checks
+        logger.warning("redaction analysis failed (%s); identifiers not checked", type(exc).__name__)
+        return [
+            _issue(
+                "CHK.IDENTIFIABLE",
+                "Identifiers could not be checked because the redactor failed.",
+                "Check the report by hand for names, addresses, dates of birth and NHS numbers.",
+                severity=Severity.INFO,
+            )
+        ]
+    if not spans:
+        return []
+    spans.sort(key=lambda s: (s[1], s[2]))
+    kinds = sorted({e for e, _, _ in spans})
+    return [
+        _issue(
+            "CHK.IDENTIFIABLE",
+            f"{len(spans)} possible identifier(s) found: {', '.join(kinds)}.",
+            "Remove or replace personal details (names, addresses, phone numbers, NHS numbers, "
+            "dates of birth) before sharing; use roles such as 'Child A' or 'the mother'.",
+            [Evidence(start=s, end=e, text=text[s:e]) for _, s, e in spans[:50]],
+            Severity.ERROR,
+        )
+    ]

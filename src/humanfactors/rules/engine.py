@@ -63,7 +63,7 @@ _NEG_CLAUSE: Final = re.compile(
 )
 # Cues after a match that negate it ("workload was not a factor").
 _NEG_AFTER: Final = re.compile(
-    r"^[\w\s,'’]{0,40}?(?<!\w)(?:(?:was|were|is|are|had\s+been|has\s+been)\s+(?:not|never)\s+"
+    r"^[\w\s,'’]{0,40}?(?<!\w)(?:(?:(?:was|were|is|are|had\s+been|has\s+been)\s+)?(?:not|never)\s+"
     r"(?:a\s+|an\s+)?(?:factor|issue|concern|problem|relevant|the\s+case|present|an\s+issue|"
     r"a\s+concern|found|identified|evident|apparent)|played\s+no\s+part|did\s+not\s+(?:contribute|"
     r"play|apply|arise|happen|occur)|(?:was|were)\s+ruled\s+out|was\s+unfounded|"
@@ -77,7 +77,7 @@ _SCOPE_BREAK: Final = frozenset(
 )
 # Hedges lower confidence: the writer is not sure that this happened.
 _HEDGE_WORDS: Final = frozenset(
-    "may might could possibly perhaps maybe probably likely unlikely potentially "
+    "may might could possible possibly perhaps maybe probably likely unlikely potentially "
     "appears appeared seem seems seemed suggests suggested apparently unclear "
     "uncertain if whether query queried suspect suspected presumably".split()
 )
@@ -86,6 +86,8 @@ _NEG_WINDOW: Final = 4  # words between a negation word and the match
 _HEDGE_WINDOW: Final = 10
 _BOOST: Final = 0.1
 _DAMPEN: Final = 0.2
+_MAX_MATCHES: Final = 25  # per rule and text: enough evidence, bounded work on huge inputs
+_CONTEXT: Final = 400  # characters either side of a match where context words count
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,8 @@ class RuleMatch:
 
 
 AcceptHook = Callable[[str, int, int], bool]
-"""``accept(sentence, start, end) -> bool``: offsets are into ``sentence``; False vetoes."""
+"""``accept(sentence, start, end) -> bool``: offsets are into ``sentence`` (the match's
+sentence, clipped to 400 characters either side of the match); False vetoes."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -273,15 +276,8 @@ class _Matcher:
 
         def build(table: dict[Any, dict[tuple[int, str], list[str]]]) -> dict[Any, Any]:
             return {
-                k: tuple(
-                    (
-                        i,
-                        src,
-                        re.compile(phrases[(i, src)].pattern_for(b), re.IGNORECASE),
-                        phrases[(i, src)].required,
-                    )
-                    for (i, src), b in v.items()
-                )
+                # each phrase's own compiled regex: trying its other first words fails at once
+                k: tuple((i, src, phrases[(i, src)].regex, phrases[(i, src)].required) for (i, src) in v)
                 for k, v in table.items()
             }
 
@@ -343,10 +339,11 @@ class _Matcher:
         seg = seg or segment(text)
         out: list[RuleMatch] = []
         seen: set[tuple[int, int, int]] = set()
+        accepted: Counter[int] = Counter()
         for i, phrase, start, end in self.candidates(seg):
             rule = self.rules[i]
             key = (i, start, end)
-            if key in seen:
+            if key in seen or accepted[i] >= _MAX_MATCHES:
                 continue
             seen.add(key)
             try:
@@ -356,6 +353,7 @@ class _Matcher:
                 logger.warning("rule %r raised %s; match skipped", rule.id, type(exc).__name__)
                 continue
             if m is not None:
+                accepted[i] += 1
                 out.append(m)
         out.sort(key=lambda m: (m.start, m.end, m.rule_id))
         return out
@@ -368,26 +366,34 @@ def _judge(rule: Rule, phrase: str, seg: Segmented, start: int, end: int) -> Rul
     s_start, s_end = seg.sentence_span(s_idx)
     if end > s_end:  # a phrase may not run across a sentence boundary
         return None
+    # Context is read within the sentence, but never further than _CONTEXT characters
+    # from the match: a "sentence" of a million characters must not make each match
+    # rescan it (that would be quadratic).
+    c_start = max(s_start, start - _CONTEXT)
+    c_end = min(s_end, end + _CONTEXT)
     ctx = rule._context
     req = ctx["requires"]
-    if req is not None and req.search(text, s_start, s_end) is None:
+    if req is not None and req.search(text, c_start, c_end) is None:
         return None
     unl = ctx["unless"]
-    if unl is not None and unl.search(text, s_start, s_end) is not None:
+    if unl is not None and unl.search(text, c_start, c_end) is not None:
         return None
     hedged = _hedged(seg, start, s_start)
     if rule.negatable and _negated(seg, start, end, s_start, s_end):
         return None
+    if rule.negatable and _inside(seg, phrase, start, end, _NEG_WORDS):
+        return None
+    hedged = hedged or _inside(seg, phrase, start, end, _HEDGE_WORDS)
     confidence = rule.confidence
-    if ctx["boost"] is not None and ctx["boost"].search(text, s_start, s_end) is not None:
+    if ctx["boost"] is not None and ctx["boost"].search(text, c_start, c_end) is not None:
         confidence = min(1.0, confidence + _BOOST)
-    if ctx["dampen"] is not None and ctx["dampen"].search(text, s_start, s_end) is not None:
+    if ctx["dampen"] is not None and ctx["dampen"].search(text, c_start, c_end) is not None:
         confidence = max(0.05, confidence - _DAMPEN)
     if hedged:
         confidence *= _HEDGE_FACTOR
     if rule.accept is not None:
-        sentence = text[s_start:s_end]
-        if not rule.accept(sentence, start - s_start, end - s_start):
+        sentence = text[c_start:c_end]
+        if not rule.accept(sentence, start - c_start, end - c_start):
             return None
     return RuleMatch(rule.id, rule.code, start, end, round(confidence, 4), hedged, phrase)
 
@@ -436,6 +442,28 @@ def _negated(seg: Segmented, start: int, end: int, s_start: int, s_end: int) -> 
     return bool(_NEG_AFTER.match(after))
 
 
+@functools.lru_cache(maxsize=4096)
+def _vocabulary(phrase: str) -> frozenset[str]:
+    """The literal words of a phrase, lower-cased (prefix words without their star)."""
+    return frozenset(w.rstrip("*?").lower().replace("’", "'") for w in re.split(r"[\s()|]+", phrase) if w)
+
+
+def _inside(seg: Segmented, phrase: str, start: int, end: int, words: frozenset[str]) -> bool:
+    """True when a word of ``words`` lies inside the match but is not the phrase's own.
+
+    "The team did not cut corners" matches ``(the team) ~3 (cut corners)`` with "did not"
+    in the gap: a negation or hedge in a gap applies to what follows it.
+    """
+    i, j = seg.token_range(start, end)
+    toks = seg.tokens[i:j]
+    negation = words is _NEG_WORDS
+    hits = [t for t in toks if t in words or (negation and t.endswith("n't"))]
+    if not hits:
+        return False
+    vocab = _vocabulary(phrase)
+    return any(t not in vocab for t in hits)
+
+
 def _hedged(seg: Segmented, start: int, s_start: int) -> bool:
     toks = _clause_tokens(seg, s_start, start, _HEDGE_WINDOW)
     for tok in reversed(toks):
@@ -446,7 +474,11 @@ def _hedged(seg: Segmented, start: int, s_start: int) -> bool:
     # a question is not an assertion
     s_idx = seg.sentence_of(start)
     _, s_end = seg.sentence_span(s_idx)
-    return seg.text[s_start:s_end].rstrip().endswith("?")
+    text = seg.text
+    k = s_end - 1
+    while k > start and text[k].isspace() and s_end - k < 64:
+        k -= 1
+    return text[k] == "?"
 
 
 # -- coverage -------------------------------------------------------------------------

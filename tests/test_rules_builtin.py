@@ -1,0 +1,129 @@
+"""Built-in rules: coverage of every code and quality on the labelled sentences."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from humanfactors import load_taxonomy
+from humanfactors.rules import RuleSet
+
+DATA = Path(__file__).parent / "data" / "rule_sentences.jsonl"
+ROWS = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+FAMILIES = ("ERR", "VIOL", "GRP", "BIAS", "ANL", "FAM", "CF", "PROT")
+
+
+@pytest.fixture(scope="module")
+def rules() -> RuleSet:
+    return RuleSet.default()
+
+
+def test_every_safeguarding_leaf_has_a_rule(rules: RuleSet) -> None:
+    have = {r.code for r in rules}
+    assert set(load_taxonomy("safeguarding").leaves()) <= have
+
+
+def test_every_asrs_code_has_a_rule() -> None:
+    asrs = RuleSet.default("asrs")
+    assert {r.code for r in asrs} == set(load_taxonomy("asrs").codes) and len(asrs.codes) == 12
+
+
+def test_labelled_set_is_large_enough() -> None:
+    positives = Counter(c for r in ROWS if r["kind"] == "positive" for c in r["codes"])
+    assert len(ROWS) >= 150
+    assert all(positives[c] >= 3 for c in load_taxonomy().leaves())
+    assert sum(r["kind"] == "negated" for r in ROWS) >= 15
+    assert sum(r["kind"] == "hedged" for r in ROWS) >= 5
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_family_precision_and_recall(rules: RuleSet, family: str) -> None:
+    tp = fp = fn = 0
+    for row in ROWS:
+        pred = {f.code for f in rules.apply(row["text"]) if f.code.split(".")[0] == family}
+        gold = {c for c in row["codes"] if c.split(".")[0] == family}
+        tp += len(pred & gold)
+        fp += len(pred - gold)
+        fn += len(gold - pred)
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    assert precision >= 0.90, f"{family}: precision {precision:.2f}"
+    assert recall >= 0.75, f"{family}: recall {recall:.2f}"
+
+
+@pytest.mark.parametrize(
+    "row", [r for r in ROWS if r["kind"] == "positive"], ids=lambda r: r["codes"][0] + ":" + r["text"][:30]
+)
+def test_positive_sentences(rules: RuleSet, row: dict[str, object]) -> None:
+    found = {f.code for f in rules.apply(str(row["text"]))}
+    assert set(row["codes"]) <= found  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("row", [r for r in ROWS if r["kind"] == "negated"], ids=lambda r: r["text"][:40])
+def test_negated_sentences_do_not_fire(rules: RuleSet, row: dict[str, object]) -> None:
+    assert {f.code for f in rules.apply(str(row["text"]))} == set(row["codes"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("row", [r for r in ROWS if r["kind"] == "hedged"], ids=lambda r: r["text"][:40])
+def test_hedged_sentences_fire_with_lower_confidence(rules: RuleSet, row: dict[str, object]) -> None:
+    (code,) = row["codes"]  # type: ignore[misc]
+    found = {f.code: f for f in rules.apply(str(row["text"]))}
+    assert code in found
+    best = max(r.confidence for r in rules if r.code == code)
+    assert found[code].confidence < best
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("The HV forgot to pass on the new address.", "ERR.LAPSE"),
+        ("DNA x3 at the clinic.", "FAM.NON_ENGAGEMENT"),
+        ("The LADO was contacted after the DSL challenged the head's decision.", "PROT.CHALLENGE"),
+        ("The MASH checks were not completed with health.", "CF.TEAM.INFO_SHARING"),
+        ("The section 47 was skipped because the family were leaving the country that night.", "VIOL.EXCEPTIONAL"),
+        ("The CP plan was emailed to the wrong parent.", "ERR.SLIP"),
+        ("The TM had 12 workers to supervise.", "CF.TEAM.SUPERVISION"),
+        ("The ICPC went ahead without the police report because no officer was available.", "VIOL.SITUATIONAL"),
+    ],
+)
+def test_abbreviations_and_practice_language(rules: RuleSet, text: str, code: str) -> None:
+    assert code in {f.code for f in rules.apply(text)}
+
+
+def test_builtin_rule_files_are_readable_data() -> None:
+    base = Path(__file__).resolve().parents[1] / "src" / "humanfactors" / "rules" / "builtin"
+    files = sorted(p.name for p in (base / "safeguarding").glob("*.toml"))
+    assert files == ["anl.toml", "bias.toml", "cf.toml", "err.toml", "fam.toml", "grp.toml", "prot.toml", "viol.toml"]
+    for path in (base / "safeguarding").glob("*.toml"):
+        rs = RuleSet.from_toml(path)
+        assert all(r.description for r in rs)
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_asrs_rules_beat_base_rate_on_dev() -> None:
+    import csv
+
+    path = Path(__file__).resolve().parents[2] / "shared" / "data" / "asrs" / "dev.csv"
+    if not path.exists():
+        pytest.skip(f"ASRS data not found at {path}")
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))[:600]
+    rs = RuleSet.default("asrs")
+    tax = rs.taxonomy
+    hits = Counter()
+    fired = Counter()
+    support = Counter()
+    for row in rows:
+        gold = {tax.resolve(x) for x in row["human_factors"].split("; ") if x}
+        pred = {f.code for f in rs.apply(row["narrative"] + "\n" + row["narrative_2"])}
+        for c in pred:
+            fired[c] += 1
+            hits[c] += c in gold
+        for c in gold:
+            support[c] += 1
+    for code in ("FATIGUE", "WORKLOAD", "SITUATIONAL_AWARENESS"):
+        assert hits[code] / max(fired[code], 1) > support[code] / len(rows)
