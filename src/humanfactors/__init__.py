@@ -46,7 +46,9 @@ _LAZY: dict[str, str] = {
     "RedactionError": "humanfactors.exceptions",
     "RedactionSpan": "humanfactors.models",
     "Redactor": "humanfactors.redact",
+    "Rule": "humanfactors.rules",
     "RuleError": "humanfactors.exceptions",
+    "RuleSet": "humanfactors.rules",
     "Severity": "humanfactors.models",
     "Source": "humanfactors.models",
     "StoreError": "humanfactors.exceptions",
@@ -57,6 +59,7 @@ _LAZY: dict[str, str] = {
     "analyse_frame": "humanfactors.frames",
     "analyse_many": "humanfactors.pipeline",
     "audit_labels": "humanfactors.audit",
+    "check": "humanfactors.rules",
     "coder_agreement": "humanfactors.agreement",
     "cross_validate": "humanfactors.evaluate",
     "default_model": "humanfactors._default",
@@ -126,6 +129,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .frames import analyse_frame
     from .pipeline import analyse, analyse_many
     from .redact import RedactedText, Redactor
+    from .rules import Rule, RuleSet, check
     from .store import IncidentStore
     from .classifier import HumanFactorsClassifier
     from .persistence import load_model, save_model
