@@ -294,3 +294,8 @@ def test_cached_arrays_follow_changes_to_the_store(tmp_path: Path):
         other.add(report("g", ["ERR.LAPSE"], agencies=("police",)))  # and through another
         assert rows_of(frequencies(store, by="all"), "all")["ERR.LAPSE"][:2] == (4, 7)
         assert frequencies(store, by="agency", region="London").reports == {"health": 1, "police": 2, "unknown": 3}
+
+
+def test_an_agency_named_twice_counts_once():
+    result = frequencies([report("a", ["ERR.LAPSE"], agencies=("police", "police"))], by="agency")
+    assert rows_of(result, "police") == {"ERR.LAPSE": (1, 1, 100.0)}

@@ -520,47 +520,35 @@ def _memberships(store: IncidentStore, data: _Data, by: str, filters: dict[str, 
         cols, groups = _periods(data.dates[rows], by)
         m = csr_matrix((np.ones(rows.size, dtype=np.int64), (rows, cols)), shape=(data.n, len(groups)))
         return m, groups
-    elif by == "all":
-        rows = np.arange(data.n)
-        labels = np.full(data.n, "all", dtype=object)
-    elif by == "agency":
-        # one row per agency with its reports' keys: a few strings parsed in C, not a row per pair
-        row_parts: list[Any] = []
-        label_parts: list[str] = []
+    if by == "all":
+        ones = np.ones(data.n, dtype=np.int64)
+        m = csr_matrix((ones, (np.arange(data.n), np.zeros(data.n, dtype=np.int64))), shape=(data.n, 1))
+        return (m, ["all"]) if data.n else (m[:, :0], [])
+    if by in FIELDS:
+        # one row per value with its reports' keys: a few strings parsed in C, not a row per report
+        sql = {
+            "agency": "SELECT agency, group_concat(incident_key) FROM incident_agencies GROUP BY agency",
+            "taxonomy": "SELECT taxonomy, group_concat(incident_key) FROM analyses GROUP BY taxonomy",
+        }.get(by, f"SELECT {by}, group_concat(key) FROM incidents GROUP BY {by}")
+        parts: dict[str, Any] = {}
         none = np.ones(data.n, dtype=bool)
-        for agency, joined in store._query(
-            "SELECT agency, group_concat(incident_key) FROM incident_agencies GROUP BY agency"
-        ):
-            agency_keys = np.fromstring(joined, dtype=np.int64, sep=",")
-            idx = np.minimum(np.searchsorted(data.keys, agency_keys), max(data.n - 1, 0))
-            idx = idx[data.keys[idx] == agency_keys] if data.n else idx[:0]
-            none[idx] = False
-            row_parts.append(idx)
-            label_parts.append(agency)
-        row_parts.append(np.flatnonzero(none))
-        label_parts.append(UNKNOWN)
-        present = [(g, r) for g, r in zip(label_parts, row_parts, strict=True) if r.size]
-        groups = sorted((g for g, _ in present), key=lambda g: (g == UNKNOWN, g))
-        rows = np.concatenate([r for _, r in present]) if present else np.zeros(0, dtype=np.int64)
-        cols = np.concatenate([np.full(r.size, groups.index(g)) for g, r in present]) if present else rows
+        for value, joined in store._query(sql):
+            group_keys = np.fromstring(joined, dtype=np.int64, sep=",")
+            idx = np.minimum(np.searchsorted(data.keys, group_keys), max(data.n - 1, 0))
+            idx = idx[data.keys[idx] == group_keys] if data.n else idx[:0]
+            if value is not None and idx.size:  # reports with a NULL value stay "unknown"
+                none[idx] = False
+                parts[str(value)] = idx
+        if none.any():
+            parts[UNKNOWN] = np.flatnonzero(none)
+        groups = sorted(parts, key=lambda g: (g == UNKNOWN, g))
+        rows = np.concatenate([parts[g] for g in groups]) if groups else np.zeros(0, dtype=np.int64)
+        cols = np.concatenate([np.full(parts[g].size, i) for i, g in enumerate(groups)]) if groups else rows
         m = csr_matrix((np.ones(rows.size, dtype=np.int64), (rows, cols)), shape=(data.n, len(groups)))
+        m.sum_duplicates()
+        m.data[:] = 1  # an agency named twice on one report still counts the report once
         return m, groups
-    elif by in FIELDS:
-        column = {"taxonomy": "a.taxonomy"}.get(by, f"i.{by}")
-        where, params = store._where(**filters)
-        values = store._query(
-            f"SELECT {column} FROM incidents i JOIN analyses a ON a.incident_key = i.key WHERE {where}"
-            " ORDER BY i.key", params)
-        rows = np.arange(data.n)
-        labels = np.array([UNKNOWN if v is None else str(v) for (v,) in values], dtype=object)
-    else:
-        raise InputError(f"by must be one of {', '.join((*PERIODS, *FIELDS, 'all'))}; got {by!r}")
-    uniq, inverse = np.unique(labels.astype(str), return_inverse=True) if labels.size else (np.array([]), rows)
-    groups = sorted(uniq.tolist(), key=lambda g: (g == UNKNOWN, g))
-    position = np.array([groups.index(g) for g in uniq.tolist()], dtype=np.int64)
-    cols = position[inverse] if labels.size else rows
-    m = csr_matrix((np.ones(rows.size, dtype=np.int64), (rows, cols)), shape=(data.n, len(groups)))
-    return m, groups
+    raise InputError(f"by must be one of {', '.join((*PERIODS, *FIELDS, 'all'))}; got {by!r}")
 
 
 # -- public functions ------------------------------------------------------------------
