@@ -192,7 +192,7 @@ class SentenceEvidenceClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
     pooling : {"max", "top2"}, default "max"
         How sentence probabilities make a report score: the strongest sentence, or the
         mean of the strongest two (one sentence counts twice in a one-sentence report).
-    blend : float in [0, 1], default 0.0
+    blend : float in [0, 1], default 0.5
         Weight of the whole-report model: ``(1 - blend) * sentences + blend * report``.
     rule_weight : float >= 0, default 0.0
         Add ``rule_weight`` times the rule engine's per-code score
@@ -213,6 +213,13 @@ class SentenceEvidenceClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
     classes_ : ndarray of str
         Codes, in taxonomy order; columns of ``predict``.
     taxonomy_ : Taxonomy or None
+    vectorizer_ : CountVectorizer
+        Word n-gram counts of sentences; a report's counts are its sentences' sums.
+    sentence_tfidf_, report_tfidf_ : TfidfTransformer
+        TF-IDF weighting of sentence and report counts (``report_tfidf_`` is ``None``
+        when ``blend == 0``).
+    char_vectorizer_ : TfidfVectorizer or None
+        Character n-gram features of sentences (``char_ngram_range``).
     sentence_coef_, sentence_intercept_ : ndarray
         One linear model per code over sentence features.
     report_coef_, report_intercept_ : ndarray or None
@@ -241,7 +248,7 @@ class SentenceEvidenceClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
         C: float = 4.0,
         report_C: float = 4.0,
         pooling: str = "max",
-        blend: float = 0.0,
+        blend: float = 0.5,
         rule_weight: float = 0.0,
         cv: int = 5,
         min_positives: int = 3,
@@ -413,47 +420,78 @@ class SentenceEvidenceClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
         return units, np.asarray(owner, dtype=np.int64), labels
 
     # -- features ----------------------------------------------------------------------
-    def _vectorizers(self, min_df: int, *, chars: bool) -> list[Any]:
-        from sklearn.feature_extraction.text import TfidfVectorizer
+    # Sentences are tokenised once: the report model's counts are the sums of its
+    # sentences' counts (so it sees no n-gram that spans two sentences).
+    _PART_NAMES = (
+        "vectorizer_",
+        "char_vectorizer_",
+        "sentence_tfidf_",
+        "report_tfidf_",
+        "sentence_coef_",
+        "sentence_intercept_",
+        "report_coef_",
+        "report_intercept_",
+    )
 
-        vecs = [
-            TfidfVectorizer(
+    def _fit_features(
+        self, units: list[str], owner: NDArray[np.int_], n: int
+    ) -> tuple[dict[str, Any], Any, Any]:
+        import scipy.sparse as sp
+        from sklearn.feature_extraction.text import (
+            CountVectorizer,
+            TfidfTransformer,
+            TfidfVectorizer,
+        )
+
+        for min_df in dict.fromkeys((self.min_df, 1)):
+            counter = CountVectorizer(
                 ngram_range=tuple(self.word_ngram_range),
                 token_pattern=F.TOKEN_PATTERN,
-                sublinear_tf=True,
                 min_df=min_df,
                 dtype=np.float32,
             )
-        ]
-        if chars and self.char_ngram_range is not None:
-            vecs.append(
-                TfidfVectorizer(
-                    analyzer="char_wb",
-                    ngram_range=tuple(self.char_ngram_range),
-                    sublinear_tf=True,
-                    min_df=min_df,
-                    dtype=np.float32,
-                )
-            )
-        return vecs
-
-    @staticmethod
-    def _fit_vecs(vecs_options: list[list[Any]], texts: list[str]) -> tuple[list[Any], Any]:
-        import scipy.sparse as sp
-
-        for vecs in vecs_options:
             try:
-                mats = [v.fit_transform(texts) for v in vecs]
+                counts = counter.fit_transform(units)
             except ValueError:  # no terms left after pruning: a tiny corpus
                 continue
-            return vecs, sp.hstack(mats, format="csr", dtype=np.float32)
-        raise ModelError(f"{_NAME}.fit: the training texts contain no usable words")
+            break
+        else:
+            raise ModelError(f"{_NAME}.fit: the training texts contain no usable words")
+        parts: dict[str, Any] = dict.fromkeys(self._PART_NAMES)
+        parts["vectorizer_"] = counter
+        parts["sentence_tfidf_"] = TfidfTransformer(sublinear_tf=True)
+        A = parts["sentence_tfidf_"].fit_transform(counts)
+        if self.char_ngram_range is not None:
+            parts["char_vectorizer_"] = TfidfVectorizer(
+                analyzer="char_wb",
+                ngram_range=tuple(self.char_ngram_range),
+                sublinear_tf=True,
+                dtype=np.float32,
+            )
+            chars = parts["char_vectorizer_"].fit_transform(units)
+            A = sp.hstack([A, chars], format="csr", dtype=np.float32)
+        R = None
+        if self.blend > 0:
+            parts["report_tfidf_"] = TfidfTransformer(sublinear_tf=True)
+            R = parts["report_tfidf_"].fit_transform(_sum_rows(counts, owner, n))
+        return parts, _csr(A), None if R is None else _csr(R)
 
     @staticmethod
-    def _apply_vecs(vecs: list[Any], texts: list[str]) -> Any:
+    def _features(
+        parts: dict[str, Any], units: list[str], owner: NDArray[np.int_], n: int
+    ) -> tuple[Any, Any]:
         import scipy.sparse as sp
 
-        return sp.hstack([v.transform(texts) for v in vecs], format="csr", dtype=np.float32)
+        counts = parts["vectorizer_"].transform(units)
+        A = parts["sentence_tfidf_"].transform(counts)
+        if parts["char_vectorizer_"] is not None:
+            A = sp.hstack(
+                [A, parts["char_vectorizer_"].transform(units)], format="csr", dtype=np.float32
+            )
+        R = None
+        if parts["report_tfidf_"] is not None:
+            R = parts["report_tfidf_"].transform(_sum_rows(counts, owner, n))
+        return _csr(A), None if R is None else _csr(R)
 
     def _rule_scores(self, texts: list[str], taxonomy: Taxonomy | None) -> NDArray[np.float64]:
         out = np.zeros((len(texts), len(self.classes_)))
@@ -555,14 +593,8 @@ class SentenceEvidenceClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
             self.thresholds_ = np.full(k, float(self.default_threshold))
             self.calibrated_ = False
         parts = self._fit_parts(texts, Y, ev)
-        (
-            self.sentence_vectorizers_,
-            self.sentence_coef_,
-            self.sentence_intercept_,
-            self.report_vectorizers_,
-            self.report_coef_,
-            self.report_intercept_,
-        ) = parts
+        for name in self._PART_NAMES:
+            setattr(self, name, parts[name])
         self.n_sentences_ = len(self._units(texts)[0])
         self.n_train_ = n
         self.training_sha256_ = F.data_fingerprint(texts, lists)
@@ -571,81 +603,74 @@ class SentenceEvidenceClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
 
     def _fit_parts(
         self, texts: list[str], Y: NDArray[np.int_], ev: Sequence[list[EvidenceSpan] | None]
-    ) -> tuple[Any, ...]:
+    ) -> dict[str, Any]:
         from joblib import Parallel, delayed
 
         from .classifier import _fit_binary
 
-        units, _, U = self._units(texts, Y, ev)
+        units, owner, U = self._units(texts, Y, ev)
         if not units:
             raise ModelError(f"{_NAME}.fit: the training texts contain no sentences")
-        options = [self._vectorizers(m, chars=True) for m in dict.fromkeys((self.min_df, 1))]
-        svecs, A = self._fit_vecs(options, units)
+        parts, A, R = self._fit_features(units, owner, len(texts))
         rs = self.random_state
         fitted = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_binary)(A, U[:, j], float(self.C), "balanced", rs)
             for j in range(U.shape[1])
         )
-        scoef = np.vstack([w for w, _ in fitted]).astype(np.float32)
-        sint = np.array([b for _, b in fitted])
-        rvecs: list[Any] | None = None
-        rcoef = rint = None
-        if self.blend > 0:
-            options = [self._vectorizers(m, chars=False) for m in dict.fromkeys((2, 1))]
-            rvecs, R = self._fit_vecs(options, texts)
+        parts["sentence_coef_"] = np.vstack([w for w, _ in fitted]).astype(np.float32)
+        parts["sentence_intercept_"] = np.array([b for _, b in fitted])
+        if R is not None:
             fitted = Parallel(n_jobs=self.n_jobs)(
                 delayed(_fit_binary)(R, Y[:, j], float(self.report_C), "balanced", rs)
                 for j in range(Y.shape[1])
             )
-            rcoef = np.vstack([w for w, _ in fitted]).astype(np.float32)
-            rint = np.array([b for _, b in fitted])
-        return svecs, scoef, sint, rvecs, rcoef, rint
+            parts["report_coef_"] = np.vstack([w for w, _ in fitted]).astype(np.float32)
+            parts["report_intercept_"] = np.array([b for _, b in fitted])
+        return parts
 
     # -- scoring -----------------------------------------------------------------------
-    def _sentence_proba(
-        self, parts: tuple[Any, ...], units: list[str]
-    ) -> NDArray[np.float64]:
-        svecs, scoef, sint = parts[:3]
+    def _sentence_proba(self, parts: dict[str, Any], units: list[str]) -> NDArray[np.float64]:
+        """Each sentence's probability of each code (for explanations)."""
         if not units:
-            return np.zeros((0, len(sint)))
-        A = self._apply_vecs(svecs, units)
-        return F.sigmoid(np.asarray(A @ scoef.T, dtype=np.float64) + sint)
+            return np.zeros((0, len(parts["sentence_intercept_"])))
+        A, _ = self._features(parts, units, np.zeros(len(units), dtype=np.int64), 1)
+        return F.sigmoid(
+            np.asarray(A @ parts["sentence_coef_"].T, dtype=np.float64)
+            + parts["sentence_intercept_"]
+        )
 
     def _raw_scores(
-        self, parts: tuple[Any, ...], texts: list[str], rules: NDArray[np.float64]
+        self, parts: dict[str, Any], texts: list[str], rules: NDArray[np.float64]
     ) -> NDArray[np.float64]:
         units, owner, _ = self._units(texts)
-        k = len(parts[2])
-        S = np.zeros((len(texts), k))
-        P = self._sentence_proba(parts, units)
-        if len(units):
+        n, k = len(texts), len(parts["sentence_intercept_"])
+        S = np.zeros((n, k))
+        Q = np.zeros((n, k))
+        if units:
+            A, R = self._features(parts, units, owner, n)
+            P = F.sigmoid(
+                np.asarray(A @ parts["sentence_coef_"].T, dtype=np.float64)
+                + parts["sentence_intercept_"]
+            )
             starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
             rows = owner[starts]
             S[rows] = np.maximum.reduceat(P, starts, axis=0)
             if self.pooling == "top2":
                 bounds = np.r_[starts, len(owner)]
-                for r, (a, b) in zip(rows, zip(bounds[:-1], bounds[1:], strict=True), strict=True):
-                    if b - a >= 2:
-                        top = np.partition(P[a:b], b - a - 2, axis=0)[-2:]
-                        S[r] = top.mean(axis=0)
-        if self.blend > 0:
-            rvecs, rcoef, rint = parts[3:6]
-            R = self._apply_vecs(rvecs, texts)
-            Q = F.sigmoid(np.asarray(R @ rcoef.T, dtype=np.float64) + rint)
+                for r, lo, hi in zip(rows, bounds[:-1], bounds[1:], strict=True):
+                    if hi - lo >= 2:
+                        S[r] = np.partition(P[lo:hi], hi - lo - 2, axis=0)[-2:].mean(axis=0)
+            if R is not None:
+                Q = np.asarray(R @ parts["report_coef_"].T, dtype=np.float64)
+        if parts["report_coef_"] is not None:
+            Q = F.sigmoid(Q + parts["report_intercept_"])
             S = (1.0 - self.blend) * S + self.blend * Q
         if self.rule_weight:
             S = S + self.rule_weight * rules
         return S
 
-    def _parts(self) -> tuple[Any, ...]:
-        return (
-            self.sentence_vectorizers_,
-            self.sentence_coef_,
-            self.sentence_intercept_,
-            self.report_vectorizers_,
-            self.report_coef_,
-            self.report_intercept_,
-        )
+    def _parts(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._PART_NAMES}
 
     def _check_fitted(self) -> None:
         from sklearn.utils.validation import check_is_fitted
@@ -801,3 +826,22 @@ class SentenceEvidenceClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
                 )
             )
         return result
+
+
+def _sum_rows(counts: Any, owner: NDArray[np.int_], n: int) -> Any:
+    """Row ``i`` of the result is the sum of the rows of ``counts`` owned by report ``i``."""
+    import scipy.sparse as sp
+
+    M = sp.csr_matrix(
+        (np.ones(len(owner), dtype=np.float32), (owner, np.arange(len(owner)))),
+        shape=(n, len(owner)),
+    )
+    return M @ counts
+
+
+def _csr(A: Any) -> Any:
+    """CSR with sorted, summed indices and float32 values."""
+    A = A.tocsr().astype(np.float32)
+    A.sum_duplicates()
+    A.sort_indices()
+    return A
