@@ -856,7 +856,16 @@ def _finding(code: str, matches: list[RuleMatch], text: str) -> Finding:
     # Independent rules agreeing raise confidence (noisy-or), capped below certainty.
     miss = math.prod(1.0 - c for c in best.values())
     confidence = min(0.99, max(max(best.values()), 1.0 - miss))
-    spans = sorted({(m.start, m.end) for m in matches})
+    # drop spans nested inside a longer span of the same code ("busy" in "extremely busy")
+    spans: list[tuple[int, int]] = []
+    reach = -1
+    for a, b in sorted({(m.start, m.end) for m in matches}, key=lambda s: (s[0], -s[1])):
+        if b <= reach:
+            continue
+        spans.append((a, b))
+        reach = b
+    kept = set(spans)
+    matches = [m for m in matches if (m.start, m.end) in kept] or matches
     # spans come from regex matches on ``text`` itself, so they are valid by construction
     evidence = tuple(Evidence.model_construct(start=s, end=e, text=text[s:e]) for s, e in spans)
     parts = []
