@@ -23,8 +23,17 @@ from humanfactors.models import Evidence, Source
 from humanfactors.taxonomy import load_taxonomy
 from humanfactors.themes import compare, cooccurrence, emerging_themes, frequencies
 
-REGIONS = ["North West", "North East", "Yorkshire and the Humber", "East Midlands", "West Midlands",
-           "East of England", "London", "South East", "South West"]
+REGIONS = [
+    "North West",
+    "North East",
+    "Yorkshire and the Humber",
+    "East Midlands",
+    "West Midlands",
+    "East of England",
+    "London",
+    "South East",
+    "South West",
+]
 AGENCIES = ["children's social care", "police", "health visiting", "education", "GP"]
 SENTENCES = [
     "I meant to ring the school back but it slipped my mind.",
@@ -52,19 +61,43 @@ def synthesise(n: int, findings_per: float, seed: int = 0) -> list[Analysis]:
         for code in sorted(chosen):
             s = rng.randrange(0, len(text) - 20)
             e = s + rng.randrange(5, 20)
-            findings.append(Finding.model_construct(
-                code=code, confidence=round(rng.random(), 3), source=rng.choice([Source.RULE, Source.MODEL]),
-                evidence=(Evidence.model_construct(start=s, end=e, text=text[s:e]),),
-                explanation="", rule_ids=()))
+            findings.append(
+                Finding.model_construct(
+                    code=code,
+                    confidence=round(rng.random(), 3),
+                    source=rng.choice([Source.RULE, Source.MODEL]),
+                    evidence=(Evidence.model_construct(start=s, end=e, text=text[s:e]),),
+                    explanation="",
+                    rule_ids=(),
+                )
+            )
         inc = Incident.model_construct(
-            id=f"B{i:08d}", narrative=text, event_type=None, harm=None,
-            occurred_on=start + timedelta(days=rng.randrange(2190)), reported_on=None, setting="office",
-            reporter_role="social worker", agencies=tuple(rng.sample(AGENCIES, rng.randint(1, 2))),
-            region=rng.choice(REGIONS), metadata={})
-        out.append(Analysis.model_construct(
-            incident=inc, findings=tuple(findings), quality_issues=(), redactions=(), redacted=True,
-            taxonomy="safeguarding", taxonomy_version="1.0.0", model_version="bench", feedback="",
-            schema_version=1))
+            id=f"B{i:08d}",
+            narrative=text,
+            event_type=None,
+            harm=None,
+            occurred_on=start + timedelta(days=rng.randrange(2190)),
+            reported_on=None,
+            setting="office",
+            reporter_role="social worker",
+            agencies=tuple(rng.sample(AGENCIES, rng.randint(1, 2))),
+            region=rng.choice(REGIONS),
+            metadata={},
+        )
+        out.append(
+            Analysis.model_construct(
+                incident=inc,
+                findings=tuple(findings),
+                quality_issues=(),
+                redactions=(),
+                redacted=True,
+                taxonomy="safeguarding",
+                taxonomy_version="1.0.0",
+                model_version="bench",
+                feedback="",
+                schema_version=1,
+            )
+        )
     return out
 
 
@@ -91,44 +124,76 @@ def main() -> None:
         path = Path(tmp) / "bench.sqlite"
         with IncidentStore(path) as store:
             t0, c0 = time.perf_counter(), time.process_time()
-            for i in range(0, len(items), 50_000):  # one transaction per 50,000, as a nightly load would
-                store.add(items[i:i + 50_000])
+            for i in range(
+                0, len(items), 50_000
+            ):  # one transaction per 50,000, as a nightly load would
+                store.add(items[i : i + 50_000])
             ingest = time.perf_counter() - t0
             ingest_cpu = time.process_time() - c0
-            print(f"ingest: {len(items):,} analyses, {n_findings:,} findings in {ingest:.2f} s "
-                  f"= {len(items) / ingest:,.0f} analyses/s ({n_findings / ingest:,.0f} findings/s); "
-                  f"CPU {ingest_cpu:.2f} s = {len(items) / ingest_cpu:,.0f} analyses per CPU-second")
+            print(
+                f"ingest: {len(items):,} analyses, {n_findings:,} findings in {ingest:.2f} s "
+                f"= {len(items) / ingest:,.0f} analyses/s ({n_findings / ingest:,.0f} findings/s); "
+                f"CPU {ingest_cpu:.2f} s = {len(items) / ingest_cpu:,.0f} analyses per CPU-second"
+            )
             t0 = time.perf_counter()
             store.add(items[:20_000])
             re_add = time.perf_counter() - t0
-            print(f"re-analysis upsert: 20,000 analyses in {re_add:.2f} s = {20_000 / re_add:,.0f} analyses/s")
+            print(
+                f"re-analysis upsert: 20,000 analyses in {re_add:.2f} s = {20_000 / re_add:,.0f} analyses/s"
+            )
             size = path.stat().st_size + Path(str(path) + "-wal").stat().st_size
             print(f"store size: {size / 1e6:,.0f} MB")
-            import scipy.sparse  # noqa: F401  (imports are not part of a query)
+            import scipy.sparse
             import scipy.stats  # noqa: F401
 
             load_taxonomy()
-            print(f"theme queries over {store.count():,} reports / {n_findings:,} findings "
-                  f"(the first reads the findings; later ones reuse them until the store changes):")
+            print(
+                f"theme queries over {store.count():,} reports / {n_findings:,} findings "
+                f"(the first reads the findings; later ones reuse them until the store changes):"
+            )
             results: list[tuple[str, float]] = []
-            timed("store.count(code_prefix='CF', region='London')  [SQL]",
-                  lambda: store.count(code_prefix="CF", region="London"), results)
-            timed("store.codes(since='2024-01-01')  [SQL]", lambda: store.codes(since="2024-01-01"), results)
-            timed("frequencies(by='quarter')  [first: reads 1M findings]",
-                  lambda: frequencies(store, by="quarter"), results)
-            timed("frequencies(by='region', since='2023-01-01')",
-                  lambda: frequencies(store, by="region", since="2023-01-01"), results)
+            timed(
+                "store.count(code_prefix='CF', region='London')  [SQL]",
+                lambda: store.count(code_prefix="CF", region="London"),
+                results,
+            )
+            timed(
+                "store.codes(since='2024-01-01')  [SQL]",
+                lambda: store.codes(since="2024-01-01"),
+                results,
+            )
+            timed(
+                "frequencies(by='quarter')  [first: reads 1M findings]",
+                lambda: frequencies(store, by="quarter"),
+                results,
+            )
+            timed(
+                "frequencies(by='region', since='2023-01-01')",
+                lambda: frequencies(store, by="region", since="2023-01-01"),
+                results,
+            )
             timed("frequencies(by='agency')", lambda: frequencies(store, by="agency"), results)
             timed("cooccurrence()", lambda: cooccurrence(store), results)
             timed("emerging_themes()", lambda: emerging_themes(store), results)
-            timed("emerging_themes(protective=True)", lambda: emerging_themes(store, protective=True), results)
+            timed(
+                "emerging_themes(protective=True)",
+                lambda: emerging_themes(store, protective=True),
+                results,
+            )
             timed("compare(by='region')", lambda: compare(store, by="region"), results)
             store.add(items[-1])  # any change: the next query reads the findings again
-            timed("frequencies(by='year') after a change  [reads again]",
-                  lambda: frequencies(store, by="year"), results)
+            timed(
+                "frequencies(by='year') after a change  [reads again]",
+                lambda: frequencies(store, by="year"),
+                results,
+            )
             slowest = max(dt for _, dt in results)
-            print(f"slowest theme query: {slowest:.2f} s (target < 2 s): {'OK' if slowest < 2 else 'MISSED'}")
-            print(f"ingest target >= 5,000 analyses/s: {'OK' if len(items) / ingest >= 5000 else 'MISSED'}")
+            print(
+                f"slowest theme query: {slowest:.2f} s (target < 2 s): {'OK' if slowest < 2 else 'MISSED'}"
+            )
+            print(
+                f"ingest target >= 5,000 analyses/s: {'OK' if len(items) / ingest >= 5000 else 'MISSED'}"
+            )
 
 
 if __name__ == "__main__":

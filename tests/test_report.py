@@ -12,9 +12,9 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from humanfactors import Analysis, Finding, Incident  # noqa: E402
-from humanfactors.report import render_report, summarise, write_report  # noqa: E402
-from test_themes import _rising  # noqa: E402
+from humanfactors import Analysis, Finding, Incident
+from humanfactors.report import render_report, summarise, write_report
+from test_themes import _rising
 
 DATA = _rising(seed=11)
 
@@ -41,10 +41,18 @@ def test_report_is_self_contained(report_file: Path):
     assert "Themes &lt;North &amp; West&gt;" in page  # escaped
 
 
-@pytest.mark.parametrize("heading", [
-    "Most frequent factors", "Trends by quarter", "Emerging themes", "What went well",
-    "Factors that occur together", "By region", "How to read this report",
-])
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "Most frequent factors",
+        "Trends by quarter",
+        "Emerging themes",
+        "What went well",
+        "Factors that occur together",
+        "By region",
+        "How to read this report",
+    ],
+)
 def test_report_sections(report_file: Path, heading: str):
     assert f"<h2>{heading}</h2>" in report_file.read_text(encoding="utf-8")
 
@@ -53,22 +61,42 @@ def test_report_quotes_evidence_of_the_rise(report_file: Path):
     page = report_file.read_text(encoding="utf-8")
     assert "Staffing and turnover" in page and "CF.ENV.STAFFING" in page
     assert re.search(r"“Sentence about CF\.ENV\.STAFFING in r\d+\.”", page)
-    assert re.search(r"“Sentence about PROT\.CHALLENGE in r\d+\.”", page)  # what went well more often
+    assert re.search(
+        r"“Sentence about PROT\.CHALLENGE in r\d+\.”", page
+    )  # what went well more often
 
 
 def test_report_escapes_report_text():
     text = "I forgot the <b>visit</b> & did not <script>alert(1)</script> record it."
-    findings = [Finding(code="ERR.LAPSE", confidence=0.9, source="rule",
-                        evidence=({"start": 2, "end": 8, "text": "forgot"},))]  # type: ignore[arg-type]
-    items = [Analysis(incident=Incident(id=f"x{i}", narrative=text, occurred_on=f"2024-01-{i + 1:02d}"),
-                      findings=findings, taxonomy="safeguarding", taxonomy_version="1.0.0") for i in range(20)]
+    findings = [
+        Finding(
+            code="ERR.LAPSE",
+            confidence=0.9,
+            source="rule",
+            evidence=({"start": 2, "end": 8, "text": "forgot"},),
+        )
+    ]  # type: ignore[arg-type]
+    items = [
+        Analysis(
+            incident=Incident(id=f"x{i}", narrative=text, occurred_on=f"2024-01-{i + 1:02d}"),
+            findings=findings,
+            taxonomy="safeguarding",
+            taxonomy_version="1.0.0",
+        )
+        for i in range(20)
+    ]
     page = render_report(summarise(items, window_days=5, min_count=1))
     assert "<script" not in page and "<b>visit" not in page
 
 
 def test_report_with_no_findings_says_so():
-    items = [Analysis(incident=Incident(id="e", narrative="Nothing.", occurred_on="2024-01-01"),
-                      taxonomy="safeguarding", taxonomy_version="1.0.0")]
+    items = [
+        Analysis(
+            incident=Incident(id="e", narrative="Nothing.", occurred_on="2024-01-01"),
+            taxonomy="safeguarding",
+            taxonomy_version="1.0.0",
+        )
+    ]
     page = render_report(summarise(items))
     assert "No findings in these reports." in page and "Too few" in page
 
@@ -82,9 +110,20 @@ def _chromium() -> str:
 
 
 def _browser(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}", *args]
+    cmd = [
+        _chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
@@ -92,12 +131,19 @@ def _browser(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str
 def test_renders_in_headless_chromium(report_file: Path, tmp_path: Path):
     dom = _browser(["--dump-dom", report_file.as_uri()], tmp_path)
     assert dom.returncode == 0, dom.stderr[-2000:]
-    for heading in ("Most frequent factors", "Emerging themes", "What went well", "Factors that occur together"):
+    for heading in (
+        "Most frequent factors",
+        "Emerging themes",
+        "What went well",
+        "Factors that occur together",
+    ):
         assert f"<h2>{heading}</h2>" in dom.stdout
     assert len(re.findall(r"<img src=\"data:image/png;base64,", dom.stdout)) >= 6
 
     shot = tmp_path / "shot.png"
-    run = _browser([f"--screenshot={shot}", "--window-size=1280,2000", report_file.as_uri()], tmp_path)
+    run = _browser(
+        [f"--screenshot={shot}", "--window-size=1280,2000", report_file.as_uri()], tmp_path
+    )
     assert run.returncode == 0 and shot.is_file(), run.stderr[-2000:]
     from matplotlib.image import imread
 

@@ -43,18 +43,37 @@ def make(
     model_version: str | None = "m-1",
     **fields: object,
 ) -> Analysis:
-    phrases = {"ERR.LAPSE": "forgot to send", "CF.TASK.WORKLOAD": "I had 30 cases",
-               "PROT.DETECTION": "The DSL noticed"}
+    phrases = {
+        "ERR.LAPSE": "forgot to send",
+        "CF.TASK.WORKLOAD": "I had 30 cases",
+        "PROT.DETECTION": "The DSL noticed",
+    }
     findings = [
-        Finding(code=c, confidence=0.5 + 0.1 * i, source="rule" if i % 2 else "model",
-                evidence=(ev(NARRATIVE, phrases[c]),) if c in phrases else (),
-                explanation=f"because {c}", rule_ids=(f"rule.{i}",) if i % 2 else ())
+        Finding(
+            code=c,
+            confidence=0.5 + 0.1 * i,
+            source="rule" if i % 2 else "model",
+            evidence=(ev(NARRATIVE, phrases[c]),) if c in phrases else (),
+            explanation=f"because {c}",
+            rule_ids=(f"rule.{i}",) if i % 2 else (),
+        )
         for i, c in enumerate(codes)
     ]
-    incident = Incident(id=id, narrative=NARRATIVE, region=region, occurred_on=occurred_on,
-                        agencies=agencies, **fields)  # type: ignore[arg-type]
-    return Analysis(incident=incident, findings=tuple(findings), taxonomy="safeguarding",
-                    taxonomy_version="1.0.0", model_version=model_version)
+    incident = Incident(
+        id=id,
+        narrative=NARRATIVE,
+        region=region,
+        occurred_on=occurred_on,
+        agencies=agencies,
+        **fields,
+    )  # type: ignore[arg-type]
+    return Analysis(
+        incident=incident,
+        findings=tuple(findings),
+        taxonomy="safeguarding",
+        taxonomy_version="1.0.0",
+        model_version=model_version,
+    )
 
 
 @pytest.fixture
@@ -65,15 +84,31 @@ def store(tmp_path: Path):
 
 def test_round_trip_is_exact(store: IncidentStore):
     rich = make(
-        "rich", event_type="near_miss", harm="low", reported_on=date(2024, 3, 9), setting="home visit",
-        reporter_role="social worker", metadata={"team": "north", "n": 3, "nested": {"a": [1, 2.5, None]}},
+        "rich",
+        event_type="near_miss",
+        harm="low",
+        reported_on=date(2024, 3, 9),
+        setting="home visit",
+        reporter_role="social worker",
+        metadata={"team": "north", "n": 3, "nested": {"a": [1, 2.5, None]}},
     )
-    quality = QualityIssue(code="CHK.HINDSIGHT", message="m", suggestion="s", severity=Severity.INFO,
-                           evidence=(ev(NARRATIVE, "forgot"),))
-    rich = rich.model_copy(update={
-        "quality_issues": (quality,), "redacted": True, "feedback": "Thank you.",
-        "redactions": (RedactionSpan(entity="PERSON", start=0, end=4, replacement="[PERSON_1]"),),
-    })
+    quality = QualityIssue(
+        code="CHK.HINDSIGHT",
+        message="m",
+        suggestion="s",
+        severity=Severity.INFO,
+        evidence=(ev(NARRATIVE, "forgot"),),
+    )
+    rich = rich.model_copy(
+        update={
+            "quality_issues": (quality,),
+            "redacted": True,
+            "feedback": "Thank you.",
+            "redactions": (
+                RedactionSpan(entity="PERSON", start=0, end=4, replacement="[PERSON_1]"),
+            ),
+        }
+    )
     bare = make("bare", codes=(), region=None, occurred_on=None, agencies=(), model_version=None)
     assert store.add([rich, bare]) == 2
     back = {a.incident.id: a for a in store.analyses()}
@@ -99,36 +134,62 @@ def test_repeated_id_in_one_batch_keeps_the_last(store: IncidentStore):
 
 
 def _fixture_store(store: IncidentStore) -> None:
-    store.add([
-        make("a", region="North West", occurred_on=date(2023, 1, 10), agencies=("police",),
-             event_type="incident", harm="moderate", setting="office"),
-        make("b", codes=("ERR.SLIP",), region="London", occurred_on=date(2024, 6, 1), agencies=(),
-             event_type="near_miss", harm="none", setting="home visit"),
-        make("c", codes=("CF.TASK.PROCEDURE", "PROT.CHALLENGE"), region="London",
-             occurred_on=None, reported_on=date(2025, 2, 1), agencies=("police", "health")),
-        make("d", codes=("CF.TASKS.X",), region=None, occurred_on=None),
-    ])
+    store.add(
+        [
+            make(
+                "a",
+                region="North West",
+                occurred_on=date(2023, 1, 10),
+                agencies=("police",),
+                event_type="incident",
+                harm="moderate",
+                setting="office",
+            ),
+            make(
+                "b",
+                codes=("ERR.SLIP",),
+                region="London",
+                occurred_on=date(2024, 6, 1),
+                agencies=(),
+                event_type="near_miss",
+                harm="none",
+                setting="home visit",
+            ),
+            make(
+                "c",
+                codes=("CF.TASK.PROCEDURE", "PROT.CHALLENGE"),
+                region="London",
+                occurred_on=None,
+                reported_on=date(2025, 2, 1),
+                agencies=("police", "health"),
+            ),
+            make("d", codes=("CF.TASKS.X",), region=None, occurred_on=None),
+        ]
+    )
 
 
-@pytest.mark.parametrize("filters, expected", [
-    ({}, {"a", "b", "c", "d"}),
-    ({"code_prefix": "ERR"}, {"a", "b"}),
-    ({"code_prefix": "ERR.LAPSE"}, {"a"}),
-    ({"code_prefix": "CF.TASK"}, {"a", "c"}),  # not CF.TASKS.X: prefixes stop at dots
-    ({"code_prefix": "CF.TASK."}, {"a", "c"}),
-    ({"code_prefix": "PROT"}, {"a", "c"}),
-    ({"code_prefix": "NOPE"}, set()),
-    ({"since": "2024-01-01"}, {"b", "c"}),  # c has only reported_on
-    ({"until": date(2024, 6, 1)}, {"a", "b"}),
-    ({"since": "2024-01-01", "until": "2024-12-31"}, {"b"}),
-    ({"region": "London"}, {"b", "c"}),
-    ({"agency": "police"}, {"a", "c"}),
-    ({"agency": "health", "region": "London"}, {"c"}),
-    ({"setting": "home visit"}, {"b"}),
-    ({"event_type": "near_miss"}, {"b"}),
-    ({"harm": "moderate"}, {"a"}),
-    ({"region": "London", "code_prefix": "PROT"}, {"c"}),
-])
+@pytest.mark.parametrize(
+    "filters, expected",
+    [
+        ({}, {"a", "b", "c", "d"}),
+        ({"code_prefix": "ERR"}, {"a", "b"}),
+        ({"code_prefix": "ERR.LAPSE"}, {"a"}),
+        ({"code_prefix": "CF.TASK"}, {"a", "c"}),  # not CF.TASKS.X: prefixes stop at dots
+        ({"code_prefix": "CF.TASK."}, {"a", "c"}),
+        ({"code_prefix": "PROT"}, {"a", "c"}),
+        ({"code_prefix": "NOPE"}, set()),
+        ({"since": "2024-01-01"}, {"b", "c"}),  # c has only reported_on
+        ({"until": date(2024, 6, 1)}, {"a", "b"}),
+        ({"since": "2024-01-01", "until": "2024-12-31"}, {"b"}),
+        ({"region": "London"}, {"b", "c"}),
+        ({"agency": "police"}, {"a", "c"}),
+        ({"agency": "health", "region": "London"}, {"c"}),
+        ({"setting": "home visit"}, {"b"}),
+        ({"event_type": "near_miss"}, {"b"}),
+        ({"harm": "moderate"}, {"a"}),
+        ({"region": "London", "code_prefix": "PROT"}, {"c"}),
+    ],
+)
 def test_filters(store: IncidentStore, filters: dict[str, object], expected: set[str]):
     _fixture_store(store)
     assert {i.id for i in store.incidents(**filters)} == expected  # type: ignore[arg-type]
@@ -144,21 +205,32 @@ def test_findings_filter_selects_findings_themselves(store: IncidentStore):
     assert [e.text for e in lapse.evidence] == ["forgot to send"]
     assert lapse.event_date == date(2023, 1, 10) and lapse.region == "North West"
     assert "forgot" not in repr(lapse)
-    assert store.codes(region="London") == {"ERR.SLIP": 1, "CF.TASK.PROCEDURE": 1, "PROT.CHALLENGE": 1}
+    assert store.codes(region="London") == {
+        "ERR.SLIP": 1,
+        "CF.TASK.PROCEDURE": 1,
+        "PROT.CHALLENGE": 1,
+    }
 
 
-@pytest.mark.parametrize("filters, message", [
-    ({"since": "last tuesday"}, "since must be a date"),
-    ({"harm": "awful"}, "harm must be one of"),
-    ({"event_type": "accident"}, "event_type must be one of"),
-    ({"code_prefix": " "}, "code_prefix"),
-])
-def test_bad_filters_are_input_errors(store: IncidentStore, filters: dict[str, object], message: str):
+@pytest.mark.parametrize(
+    "filters, message",
+    [
+        ({"since": "last tuesday"}, "since must be a date"),
+        ({"harm": "awful"}, "harm must be one of"),
+        ({"event_type": "accident"}, "event_type must be one of"),
+        ({"code_prefix": " "}, "code_prefix"),
+    ],
+)
+def test_bad_filters_are_input_errors(
+    store: IncidentStore, filters: dict[str, object], message: str
+):
     with pytest.raises(InputError, match=message):
         store.count(**filters)  # type: ignore[arg-type]
 
 
-def test_add_is_atomic_and_skips_record_errors(store: IncidentStore, caplog: pytest.LogCaptureFixture):
+def test_add_is_atomic_and_skips_record_errors(
+    store: IncidentStore, caplog: pytest.LogCaptureFixture
+):
     store.add(make("keep"))
     with pytest.raises(InputError, match="item 2 is a str"):
         store.add([make("x1"), make("x2"), "not an analysis"])  # type: ignore[list-item]
@@ -187,15 +259,21 @@ def test_pragmas_and_integrity(tmp_path: Path):
 def test_migrates_a_version_1_store(tmp_path: Path):
     path = tmp_path / "old.sqlite"
     con = sqlite3.connect(path)
-    con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    con.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
     for statement in _statements(MIGRATIONS[0]):
         con.execute(statement)
     con.execute("INSERT INTO schema_version VALUES (1, '2024-01-01T00:00:00+00:00')")
-    con.execute("INSERT INTO incidents (id, narrative, occurred_on, region) VALUES ('old', ?, '2023-05-01', 'London')",
-                (NARRATIVE,))
+    con.execute(
+        "INSERT INTO incidents (id, narrative, occurred_on, region) VALUES ('old', ?, '2023-05-01', 'London')",
+        (NARRATIVE,),
+    )
     con.execute("INSERT INTO codes (code) VALUES ('ERR.LAPSE')")
-    con.execute("INSERT INTO analyses VALUES (1, 'safeguarding', '0.9', 'm-0', 0, '2024-01-01T00:00:00+00:00',"
-                " '[]', '[]', '', 1)")
+    con.execute(
+        "INSERT INTO analyses VALUES (1, 'safeguarding', '0.9', 'm-0', 0, '2024-01-01T00:00:00+00:00',"
+        " '[]', '[]', '', 1)"
+    )
     con.execute("INSERT INTO findings VALUES (1, 0, 1, 0.8, 'rule', '[[2, 8]]', '', '[]')")
     con.commit()
     con.close()
@@ -208,8 +286,9 @@ def test_migrates_a_version_1_store(tmp_path: Path):
         s.add(make("new"))
         assert s.count() == 2
     with IncidentStore(path) as s:  # opening again is a no-op
-        assert [v for (v,) in s._query("SELECT version FROM schema_version ORDER BY version")] == \
-            list(range(1, SCHEMA_VERSION + 1))
+        assert [
+            v for (v,) in s._query("SELECT version FROM schema_version ORDER BY version")
+        ] == list(range(1, SCHEMA_VERSION + 1))
 
 
 def test_refuses_newer_foreign_and_corrupt_files(tmp_path: Path):
@@ -257,12 +336,17 @@ def test_export_jsonl_and_frame(store: IncidentStore, tmp_path: Path):
     tidy = analyses_to_frames(store.analyses()).tidy
     tidy = tidy.sort_values(["incident_id", "code"]).reset_index(drop=True)
     # the frames module uses occurred_on; the store the incident date (occurred or reported)
-    tidy["occurred_on"] = [date(2025, 2, 1) if i == "c" else d for i, d in zip(tidy.incident_id, tidy.occurred_on)]
+    tidy["occurred_on"] = [
+        date(2025, 2, 1) if i == "c" else d
+        for i, d in zip(tidy.incident_id, tidy.occurred_on, strict=True)
+    ]
     assert list(frame.columns) == list(tidy.columns)
     assert frame.astype(str).equals(tidy.astype(str))
 
 
-def test_to_frame_without_pandas_names_the_extra(store: IncidentStore, monkeypatch: pytest.MonkeyPatch):
+def test_to_frame_without_pandas_names_the_extra(
+    store: IncidentStore, monkeypatch: pytest.MonkeyPatch
+):
     from humanfactors.exceptions import MissingDependencyError
 
     monkeypatch.setitem(sys.modules, "pandas", None)
@@ -331,9 +415,18 @@ def test_many_readers_one_writer_in_real_processes(tmp_path: Path):
     IncidentStore(db).close()
     writer = _script(tmp_path, "writer.py", WRITER)
     reader = _script(tmp_path, "reader.py", READER)
-    readers = [subprocess.Popen([sys.executable, str(reader), db, "200", "3"], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True) for _ in range(3)]
-    w = subprocess.run([sys.executable, str(writer), db, "200", "15"], capture_output=True, text=True, timeout=120)
+    readers = [
+        subprocess.Popen(
+            [sys.executable, str(reader), db, "200", "3"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    w = subprocess.run(
+        [sys.executable, str(writer), db, "200", "15"], capture_output=True, text=True, timeout=120
+    )
     assert w.returncode == 0, w.stderr[-2000:]
     for r in readers:
         out, err = r.communicate(timeout=120)
@@ -348,8 +441,12 @@ def test_writer_killed_mid_batch_leaves_a_consistent_store(tmp_path: Path):
     db = str(tmp_path / "killed.sqlite")
     writer = _script(tmp_path, "writer.py", WRITER)
     batch = 4000
-    proc = subprocess.Popen([sys.executable, str(writer), db, str(batch), "8"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(writer), db, str(batch), "8"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     committed = 0
     assert proc.stdout is not None
     deadline = time.monotonic() + 120
@@ -397,8 +494,13 @@ def test_kill_during_long_transaction_rolls_it_back(tmp_path: Path):
         IncidentStore({db!r}).add(slow())
     """)
     payload = "".join(make(f"new{i}").model_dump_json() + "\n" for i in range(5000))
-    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(payload)
     proc.stdin.close()

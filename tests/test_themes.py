@@ -35,7 +35,9 @@ def report(
     **fields: object,
 ) -> Analysis:
     parts = [f"Sentence about {c} in {id}." for c in codes]
-    text = "Opening line. " + " ".join(parts) + " Closing line." if parts else "Nothing of note here."
+    text = (
+        "Opening line. " + " ".join(parts) + " Closing line." if parts else "Nothing of note here."
+    )
     findings = []
     for c in codes:
         phrase = f"about {c} in {id}"
@@ -44,13 +46,22 @@ def report(
         findings.append(Finding(code=c, confidence=0.8, source="rule", evidence=evid))
         if duplicate:
             findings.append(Finding(code=c, confidence=0.6, source="model"))
-    inc = Incident(id=id, narrative=text, occurred_on=day, region=region, agencies=agencies, **fields)  # type: ignore[arg-type]
-    return Analysis(incident=inc, findings=tuple(findings), taxonomy="safeguarding", taxonomy_version="1.0.0")
+    inc = Incident(
+        id=id, narrative=text, occurred_on=day, region=region, agencies=agencies, **fields
+    )  # type: ignore[arg-type]
+    return Analysis(
+        incident=inc, findings=tuple(findings), taxonomy="safeguarding", taxonomy_version="1.0.0"
+    )
 
 
 SMALL = [
-    report("a", ["ERR.LAPSE", "CF.TASK.WORKLOAD"], day=date(2024, 1, 5), agencies=("police", "health"),
-           duplicate=True),
+    report(
+        "a",
+        ["ERR.LAPSE", "CF.TASK.WORKLOAD"],
+        day=date(2024, 1, 5),
+        agencies=("police", "health"),
+        duplicate=True,
+    ),
     report("b", ["ERR.LAPSE"], day=date(2024, 2, 5), region="North West", agencies=("police",)),
     report("c", ["CF.TASK.PROCEDURE", "PROT.DETECTION"], day=date(2024, 4, 5), region=None),
     report("d", [], day=date(2025, 1, 1)),
@@ -62,24 +73,63 @@ def rows_of(result, group: str) -> dict[str, tuple[int, int, float]]:
     return {r.code: (r.count, r.reports, round(r.rate, 6)) for r in result.rows if r.group == group}
 
 
-@pytest.mark.parametrize("by, group, expected", [
-    ("month", "2024-01", {"ERR.LAPSE": (1, 1, 100.0), "CF.TASK.WORKLOAD": (1, 1, 100.0)}),
-    ("quarter", "2024-Q1", {"ERR.LAPSE": (2, 2, 100.0), "CF.TASK.WORKLOAD": (1, 2, 50.0)}),
-    ("quarter", "2024-Q2", {"CF.TASK.PROCEDURE": (1, 1, 100.0), "PROT.DETECTION": (1, 1, 100.0)}),
-    ("year", "2025", {}),
-    ("year", "2024", {"ERR.LAPSE": (2, 3, 200 / 3), "CF.TASK.WORKLOAD": (1, 3, 100 / 3),
-                      "CF.TASK.PROCEDURE": (1, 3, 100 / 3), "PROT.DETECTION": (1, 3, 100 / 3)}),
-    ("region", "London", {"ERR.LAPSE": (1, 3, 100 / 3), "CF.TASK.WORKLOAD": (1, 3, 100 / 3),
-                          "ERR.SLIP": (1, 3, 100 / 3)}),
-    ("region", "unknown", {"CF.TASK.PROCEDURE": (1, 1, 100.0), "PROT.DETECTION": (1, 1, 100.0)}),
-    ("agency", "police", {"ERR.LAPSE": (2, 2, 100.0), "CF.TASK.WORKLOAD": (1, 2, 50.0)}),
-    ("agency", "health", {"ERR.LAPSE": (1, 1, 100.0), "CF.TASK.WORKLOAD": (1, 1, 100.0)}),
-    ("all", "all", {"ERR.LAPSE": (2, 5, 40.0), "CF.TASK.WORKLOAD": (1, 5, 20.0), "ERR.SLIP": (1, 5, 20.0),
-                    "CF.TASK.PROCEDURE": (1, 5, 20.0), "PROT.DETECTION": (1, 5, 20.0)}),
-])
-def test_frequencies_count_reports_once_per_code(by: str, group: str, expected: dict[str, tuple[int, int, float]]):
+@pytest.mark.parametrize(
+    "by, group, expected",
+    [
+        ("month", "2024-01", {"ERR.LAPSE": (1, 1, 100.0), "CF.TASK.WORKLOAD": (1, 1, 100.0)}),
+        ("quarter", "2024-Q1", {"ERR.LAPSE": (2, 2, 100.0), "CF.TASK.WORKLOAD": (1, 2, 50.0)}),
+        (
+            "quarter",
+            "2024-Q2",
+            {"CF.TASK.PROCEDURE": (1, 1, 100.0), "PROT.DETECTION": (1, 1, 100.0)},
+        ),
+        ("year", "2025", {}),
+        (
+            "year",
+            "2024",
+            {
+                "ERR.LAPSE": (2, 3, 200 / 3),
+                "CF.TASK.WORKLOAD": (1, 3, 100 / 3),
+                "CF.TASK.PROCEDURE": (1, 3, 100 / 3),
+                "PROT.DETECTION": (1, 3, 100 / 3),
+            },
+        ),
+        (
+            "region",
+            "London",
+            {
+                "ERR.LAPSE": (1, 3, 100 / 3),
+                "CF.TASK.WORKLOAD": (1, 3, 100 / 3),
+                "ERR.SLIP": (1, 3, 100 / 3),
+            },
+        ),
+        (
+            "region",
+            "unknown",
+            {"CF.TASK.PROCEDURE": (1, 1, 100.0), "PROT.DETECTION": (1, 1, 100.0)},
+        ),
+        ("agency", "police", {"ERR.LAPSE": (2, 2, 100.0), "CF.TASK.WORKLOAD": (1, 2, 50.0)}),
+        ("agency", "health", {"ERR.LAPSE": (1, 1, 100.0), "CF.TASK.WORKLOAD": (1, 1, 100.0)}),
+        (
+            "all",
+            "all",
+            {
+                "ERR.LAPSE": (2, 5, 40.0),
+                "CF.TASK.WORKLOAD": (1, 5, 20.0),
+                "ERR.SLIP": (1, 5, 20.0),
+                "CF.TASK.PROCEDURE": (1, 5, 20.0),
+                "PROT.DETECTION": (1, 5, 20.0),
+            },
+        ),
+    ],
+)
+def test_frequencies_count_reports_once_per_code(
+    by: str, group: str, expected: dict[str, tuple[int, int, float]]
+):
     result = frequencies(SMALL, by=by)
-    assert {k: v[:2] for k, v in rows_of(result, group).items()} == {k: v[:2] for k, v in expected.items()}
+    assert {k: v[:2] for k, v in rows_of(result, group).items()} == {
+        k: v[:2] for k, v in expected.items()
+    }
     for code, (_, _, rate) in expected.items():
         assert rows_of(result, group)[code][2] == pytest.approx(rate)
     if group in result.reports:
@@ -111,20 +161,29 @@ def test_code_prefix_limits_codes_not_denominators_and_level_rolls_up():
     assert filtered.reports["all"] == 3
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"by": "weekday"}, "by must be one of"),
-    ({"level": 0}, "level must be"),
-    ({"colour": "red"}, "unknown filter"),
-    ({"since": "soon"}, "since must be a date"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"by": "weekday"}, "by must be one of"),
+        ({"level": 0}, "level must be"),
+        ({"colour": "red"}, "unknown filter"),
+        ({"since": "soon"}, "since must be a date"),
+    ],
+)
 def test_bad_arguments(kwargs: dict[str, object], message: str):
     with pytest.raises(InputError, match=message):
         frequencies(SMALL, **kwargs)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("k, n, lo, hi", [
-    (0, 10, 0.0, 0.2775), (5, 10, 0.2366, 0.7634), (10, 10, 0.7225, 1.0), (1, 100, 0.0018, 0.0545),
-])
+@pytest.mark.parametrize(
+    "k, n, lo, hi",
+    [
+        (0, 10, 0.0, 0.2775),
+        (5, 10, 0.2366, 0.7634),
+        (10, 10, 0.7225, 1.0),
+        (1, 100, 0.0018, 0.0545),
+    ],
+)
 def test_wilson_interval_known_values(k: int, n: int, lo: float, hi: float):
     got = wilson_interval(k, n)
     assert (round(float(got[0]), 4), round(float(got[1]), 4)) == (lo, hi)
@@ -158,7 +217,9 @@ def test_cooccurrence_counts_lift_and_fisher():
     assert all(r.q_value >= r.p_value for r in result.rows)
 
 
-def _rising(seed: int = 7, *, rise: str = "CF.ENV.STAFFING", protective_rise: str = "PROT.CHALLENGE") -> list[Analysis]:
+def _rising(
+    seed: int = 7, *, rise: str = "CF.ENV.STAFFING", protective_rise: str = "PROT.CHALLENGE"
+) -> list[Analysis]:
     """Two years of baseline, then 90 days where two codes become much more common."""
     rng = random.Random(seed)
     steady = ["ERR.LAPSE", "CF.TASK.WORKLOAD", "GRP.DIFFUSION", "PROT.DETECTION"]
@@ -184,7 +245,10 @@ def test_emerging_themes_finds_the_rise_and_quotes_recent_evidence():
     assert result.recent_reports == 120 and result.baseline_reports == 600
     assert [r.code for r in result.emerging] == ["CF.ENV.STAFFING"]
     top = result.emerging[0]
-    table = [[top.recent_count, 120 - top.recent_count], [top.baseline_count, 600 - top.baseline_count]]
+    table = [
+        [top.recent_count, 120 - top.recent_count],
+        [top.baseline_count, 600 - top.baseline_count],
+    ]
     assert top.p_value == pytest.approx(fisher_exact(table, alternative="greater").pvalue)
     assert top.q_value <= 0.05 and top.rate_ratio and top.rate_ratio > 3
     assert top.name == "Staffing levels and turnover" or top.name
@@ -213,8 +277,14 @@ def test_emerging_needs_min_count_and_is_quiet_without_change():
     assert strict.emerging == ()
     rng = random.Random(3)
     codes = [f"CF.X.C{i:02d}" for i in range(40)]
-    flat = [report(f"n{i}", [c for c in codes if rng.random() < 0.1],
-                   day=date(2023, 1, 1) + timedelta(days=rng.randrange(820))) for i in range(800)]
+    flat = [
+        report(
+            f"n{i}",
+            [c for c in codes if rng.random() < 0.1],
+            day=date(2023, 1, 1) + timedelta(days=rng.randrange(820)),
+        )
+        for i in range(800)
+    ]
     assert emerging_themes(flat, window_days=90).emerging == ()
 
 
@@ -226,7 +296,9 @@ def test_emerging_on_empty_and_undated_data():
 
 def test_compare_regions_with_intervals_and_test():
     data = [report(f"l{i}", ["ERR.LAPSE"] if i < 30 else [], region="London") for i in range(100)]
-    data += [report(f"n{i}", ["ERR.LAPSE"] if i < 5 else [], region="North West") for i in range(50)]
+    data += [
+        report(f"n{i}", ["ERR.LAPSE"] if i < 5 else [], region="North West") for i in range(50)
+    ]
     data += [report("s0", ["ERR.LAPSE"], region="South West")]
     result = compare(data, by="region", min_reports=10)
     assert result.groups == ("London", "North West")
@@ -245,7 +317,10 @@ def test_compare_regions_with_intervals_and_test():
 
 
 def test_compare_agencies_counts_each_agency():
-    data = [report("a", ["ERR.LAPSE"], agencies=("police", "health")), report("b", [], agencies=("police",))]
+    data = [
+        report("a", ["ERR.LAPSE"], agencies=("police", "health")),
+        report("b", [], agencies=("police",)),
+    ]
     result = compare(data, by="agency")
     assert result.reports == {"health": 1, "police": 2}
 
@@ -293,7 +368,11 @@ def test_cached_arrays_follow_changes_to_the_store(tmp_path: Path):
         assert rows_of(frequencies(store, by="all"), "all")["ERR.LAPSE"][:2] == (3, 6)
         other.add(report("g", ["ERR.LAPSE"], agencies=("police",)))  # and through another
         assert rows_of(frequencies(store, by="all"), "all")["ERR.LAPSE"][:2] == (4, 7)
-        assert frequencies(store, by="agency", region="London").reports == {"health": 1, "police": 2, "unknown": 3}
+        assert frequencies(store, by="agency", region="London").reports == {
+            "health": 1,
+            "police": 2,
+            "unknown": 3,
+        }
 
 
 def test_an_agency_named_twice_counts_once():

@@ -36,7 +36,22 @@ def test_store_json_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     with IncidentStore(db) as store:
         store.add(DATA)
     html = tmp_path / "report.html"
-    assert main(["themes", str(db), "--since", "2024-01-01", "--by", "region", "--json", "--html", str(html)]) == 0
+    assert (
+        main(
+            [
+                "themes",
+                str(db),
+                "--since",
+                "2024-01-01",
+                "--by",
+                "region",
+                "--json",
+                "--html",
+                str(html),
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert result["filters"] == {"since": "2024-01-01"}
     assert result["reports"] < 720 and result["comparison"]["by"] == "region"
@@ -44,12 +59,17 @@ def test_store_json_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert html.read_text(encoding="utf-8").count("data:image/png;base64,") >= 6
 
 
-@pytest.mark.parametrize("args, message", [
-    (["missing.jsonl"], "no such store or analyses file"),
-    (["{file}", "--since", "yesterday"], "since must be a date"),
-    (["{file}", "--window", "0"], "--window must be at least 1"),
-])
-def test_errors_exit_2(analyses_file: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str):
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["missing.jsonl"], "no such store or analyses file"),
+        (["{file}", "--since", "yesterday"], "since must be a date"),
+        (["{file}", "--window", "0"], "--window must be at least 1"),
+    ],
+)
+def test_errors_exit_2(
+    analyses_file: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+):
     argv = ["themes", *[a.format(file=analyses_file) for a in args]]
     assert main(argv) == 2
     err = capsys.readouterr().err

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import sys
 from datetime import date
-from itertools import combinations
+from itertools import combinations, pairwise
 
 import pytest
 
 pytest.importorskip("matplotlib")
 
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.figure import Figure
 
-from humanfactors.exceptions import InputError, MissingDependencyError  # noqa: E402
-from humanfactors.plots import (  # noqa: E402
+from humanfactors.exceptions import InputError, MissingDependencyError
+from humanfactors.plots import (
     figure_to_png,
     plot_comparison,
     plot_cooccurrence,
@@ -21,8 +21,8 @@ from humanfactors.plots import (  # noqa: E402
     plot_top_factors,
     plot_trends,
 )
-from humanfactors.themes import compare, cooccurrence, emerging_themes, frequencies  # noqa: E402
-from test_themes import _rising  # noqa: E402
+from humanfactors.themes import compare, cooccurrence, emerging_themes, frequencies
+from test_themes import _rising
 
 DATA = _rising(seed=5)
 
@@ -47,7 +47,7 @@ def _no_overlap(fig: Figure, axis: str) -> None:
 
         line = labels[0].get_fontsize() * fig.dpi / 72
         ends = sorted(box.x1 for box in boxes)
-        gaps = [(b - a) * math.sin(math.radians(angle)) for a, b in zip(ends, ends[1:])]
+        gaps = [(b - a) * math.sin(math.radians(angle)) for a, b in pairwise(ends)]
         assert min(gaps) >= 0.9 * line, "slanted tick labels overlap"
     # and every label is inside the figure
     width, height = canvas.get_width_height()
@@ -55,14 +55,17 @@ def _no_overlap(fig: Figure, axis: str) -> None:
         assert box.x0 >= -1 and box.y0 >= -1 and box.x1 <= width + 1 and box.y1 <= height + 1
 
 
-@pytest.mark.parametrize("make, axis", [
-    (lambda: plot_top_factors(frequencies(DATA, by="all")), "y"),
-    (lambda: plot_trends(frequencies(DATA, by="month")), "x"),
-    (lambda: plot_cooccurrence(cooccurrence(DATA)), "x"),
-    (lambda: plot_cooccurrence(cooccurrence(DATA), value="count"), "y"),
-    (lambda: plot_emerging(emerging_themes(DATA)), "y"),
-    (lambda: plot_comparison(compare(DATA, by="region"), "ERR.LAPSE"), "y"),
-])
+@pytest.mark.parametrize(
+    "make, axis",
+    [
+        (lambda: plot_top_factors(frequencies(DATA, by="all")), "y"),
+        (lambda: plot_trends(frequencies(DATA, by="month")), "x"),
+        (lambda: plot_cooccurrence(cooccurrence(DATA)), "x"),
+        (lambda: plot_cooccurrence(cooccurrence(DATA), value="count"), "y"),
+        (lambda: plot_emerging(emerging_themes(DATA)), "y"),
+        (lambda: plot_comparison(compare(DATA, by="region"), "ERR.LAPSE"), "y"),
+    ],
+)
 def test_figures_have_legible_labels(make, axis: str):
     fig = make()
     assert isinstance(fig, Figure)
@@ -74,7 +77,9 @@ def test_figures_have_legible_labels(make, axis: str):
 def test_top_factors_names_codes_and_colours_protective():
     fig = plot_top_factors(DATA, n=5)
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
-    assert len(labels) == 5 and any("CF.TASK.WORKLOAD" in lab and "Workload" in lab for lab in labels)
+    assert len(labels) == 5 and any(
+        "CF.TASK.WORKLOAD" in lab and "Workload" in lab for lab in labels
+    )
     colours = {patch.get_facecolor()[:3] for patch in fig.axes[0].patches}
     assert len(colours) == 2  # protective green beside risk blue
 
@@ -91,7 +96,7 @@ def test_empty_inputs_still_give_figures():
     assert isinstance(plot_cooccurrence([]), Figure)
     assert isinstance(plot_emerging([]), Figure)
     assert isinstance(plot_trends([]), Figure)
-    with pytest.raises(InputError, match="several groups|groups"):
+    with pytest.raises(InputError, match="name the group"):
         plot_top_factors(frequencies(DATA, by="region"))
     with pytest.raises(InputError, match="not in this comparison"):
         plot_comparison(DATA, "NO.SUCH")

@@ -35,7 +35,13 @@ from .themes import (
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["plot_comparison", "plot_cooccurrence", "plot_emerging", "plot_top_factors", "plot_trends"]
+__all__ = [
+    "plot_comparison",
+    "plot_cooccurrence",
+    "plot_emerging",
+    "plot_top_factors",
+    "plot_trends",
+]
 
 RISK = "#3b6ea8"
 PROTECTIVE = "#3a8f5c"
@@ -73,8 +79,10 @@ def _label(code: str, name: str, width: int = 34) -> str:
 
 def _err(mid: list[float], low: list[float], high: list[float]) -> list[list[float]]:
     """Error-bar lengths, never negative (rounding can put a bound a hair past the rate)."""
-    return [[max(0.0, m - lo) for m, lo in zip(mid, low, strict=True)],
-            [max(0.0, hi - m) for m, hi in zip(mid, high, strict=True)]]
+    return [
+        [max(0.0, m - lo) for m, lo in zip(mid, low, strict=True)],
+        [max(0.0, hi - m) for m, hi in zip(mid, high, strict=True)],
+    ]
 
 
 def _protective(code: str) -> bool:
@@ -97,7 +105,9 @@ def plot_top_factors(
     freq = data if isinstance(data, Frequencies) else frequencies(data, by="all")
     if group is None:
         if len(freq.groups) > 1:
-            raise InputError(f"these frequencies have {len(freq.groups)} groups ({freq.by}); name the group to draw")
+            raise InputError(
+                f"these frequencies have {len(freq.groups)} groups ({freq.by}); name the group to draw"
+            )
         group = freq.groups[0] if freq.groups else "all"
     rows = sorted((r for r in freq.rows if r.group == group), key=lambda r: (-r.count, r.code))[:n]
     fig = _figure(9.0, 1.2 + 0.55 * max(len(rows), 1))
@@ -111,11 +121,19 @@ def plot_top_factors(
     rates = [r.rate for r in rows]
     err = _err([r.rate for r in rows], [r.rate_low for r in rows], [r.rate_high for r in rows])
     colours = [PROTECTIVE if _protective(r.code) else RISK for r in rows]
-    ax.barh(list(y), rates, color=colours, xerr=err, error_kw={"ecolor": "#555555", "capsize": 3, "lw": 1})
+    ax.barh(
+        list(y),
+        rates,
+        color=colours,
+        xerr=err,
+        error_kw={"ecolor": "#555555", "capsize": 3, "lw": 1},
+    )
     ax.set_yticks(list(y), [_label(r.code, r.name) for r in rows], fontsize=9)
     for yi, r in zip(y, rows, strict=True):
         ax.text(r.rate_high + 0.8, yi, f"{r.count}", va="center", fontsize=8, color="#333333")
-    ax.set_xlabel(f"Reports with the factor, per 100 reports (n = {rows[0].reports:,}; bars: 95% interval)")
+    ax.set_xlabel(
+        f"Reports with the factor, per 100 reports (n = {rows[0].reports:,}; bars: 95% interval)"
+    )
     ax.set_xlim(0, min(100.0, max(r.rate_high for r in rows) * 1.12 + 2))
     ax.grid(axis="x", color="#dddddd", lw=0.6)
     ax.set_axisbelow(True)
@@ -141,7 +159,9 @@ def plot_trends(
     freq = data if isinstance(data, Frequencies) else frequencies(data, by="quarter")
     chosen = list(codes) if codes is not None else list(freq.codes[:top])
     if len(chosen) > len(PALETTE):
-        raise InputError(f"plot_trends draws at most {len(PALETTE)} codes legibly; got {len(chosen)}")
+        raise InputError(
+            f"plot_trends draws at most {len(PALETTE)} codes legibly; got {len(chosen)}"
+        )
     groups = list(freq.groups)
     fig = _figure(10.0, 5.0)
     ax = fig.add_subplot()
@@ -156,10 +176,24 @@ def plot_trends(
         ys = [getattr(table[(g, code)], value) if (g, code) in table else 0.0 for g in groups]
         style = "--" if _protective(code) else "-"
         label = f"{names.get(code, code)} ({code})" if names.get(code, code) != code else code
-        ax.plot(x, ys, style, marker="o", ms=3.5, lw=1.8, color=PALETTE[i], label=textwrap.fill(label, 40))
+        ax.plot(
+            x,
+            ys,
+            style,
+            marker="o",
+            ms=3.5,
+            lw=1.8,
+            color=PALETTE[i],
+            label=textwrap.fill(label, 40),
+        )
     step = max(1, len(groups) // 16)  # at most ~16 tick labels
-    ax.set_xticks(x[::step], groups[::step], rotation=45 if len(groups) > 8 else 0,
-                  ha="right" if len(groups) > 8 else "center", fontsize=9)
+    ax.set_xticks(
+        x[::step],
+        groups[::step],
+        rotation=45 if len(groups) > 8 else 0,
+        ha="right" if len(groups) > 8 else "center",
+        fontsize=9,
+    )
     ax.set_ylabel("Reports per 100 reports" if value == "rate" else "Reports")
     ax.set_ylim(bottom=0)
     ax.grid(axis="y", color="#dddddd", lw=0.6)
@@ -208,10 +242,18 @@ def plot_cooccurrence(
     for i in range(k):
         for j in range(k):
             if i != j and counts[i, j]:
-                dark = value == "count" and grid[i, j] > np.nanmax(grid) * 0.6 or \
+                dark = (value == "count" and grid[i, j] > np.nanmax(grid) * 0.6) or (
                     value == "lift" and (grid[i, j] > 4 or grid[i, j] < 0.25)
-                ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=7,
-                        color="white" if dark else "#222222")
+                )
+                ax.text(
+                    j,
+                    i,
+                    f"{int(counts[i, j])}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if dark else "#222222",
+                )
     ax.set_xticks(range(k), codes, rotation=50, ha="right", rotation_mode="anchor", fontsize=8)
     ax.set_yticks(range(k), codes, fontsize=8)
     ax.tick_params(length=0)
@@ -221,8 +263,11 @@ def plot_cooccurrence(
         ticks = [0.125, 0.25, 0.5, 1, 2, 4, 8]
         cbar.set_ticks(ticks, labels=["1/8", "1/4", "1/2", "1", "2", "4", "8"])
         cbar.ax.minorticks_off()
-    ax.set_title(title or f"Factors that occur together\n{co.reports:,} reports; numbers: reports with both",
-                 loc="left", fontsize=11)
+    ax.set_title(
+        title or f"Factors that occur together\n{co.reports:,} reports; numbers: reports with both",
+        loc="left",
+        fontsize=11,
+    )
     return fig
 
 
@@ -241,18 +286,34 @@ def plot_emerging(
     fig = _figure(9.0, 1.4 + 0.5 * max(len(rows), 1))
     ax = fig.add_subplot()
     if not rows:
-        ax.text(0.5, 0.5, "No codes had enough reports to test", ha="center", va="center", fontsize=12)
+        ax.text(
+            0.5, 0.5, "No codes had enough reports to test", ha="center", va="center", fontsize=12
+        )
         ax.set_axis_off()
         return fig
     y = list(range(len(rows)))
     h = 0.38
     colour = PROTECTIVE if all(r.protective for r in rows) else RISK
-    ax.barh([v - h / 2 for v in y], [r.baseline_rate for r in rows], height=h, color=BASELINE,
-            label=f"Baseline ({em.baseline_start or 'start'} to {em.baseline_end})")
-    ax.barh([v + h / 2 for v in y], [r.recent_rate for r in rows], height=h, color=colour,
-            xerr=_err([r.recent_rate for r in rows], [r.recent_low for r in rows], [r.recent_high for r in rows]),
-            error_kw={"ecolor": "#555555", "capsize": 2, "lw": 0.8},
-            label=f"Recent ({em.recent_start} to {em.recent_end})")
+    ax.barh(
+        [v - h / 2 for v in y],
+        [r.baseline_rate for r in rows],
+        height=h,
+        color=BASELINE,
+        label=f"Baseline ({em.baseline_start or 'start'} to {em.baseline_end})",
+    )
+    ax.barh(
+        [v + h / 2 for v in y],
+        [r.recent_rate for r in rows],
+        height=h,
+        color=colour,
+        xerr=_err(
+            [r.recent_rate for r in rows],
+            [r.recent_low for r in rows],
+            [r.recent_high for r in rows],
+        ),
+        error_kw={"ecolor": "#555555", "capsize": 2, "lw": 0.8},
+        label=f"Recent ({em.recent_start} to {em.recent_end})",
+    )
     labels = [("★ " if r.emerging else "") + _label(r.code, r.name) for r in rows]
     ax.set_yticks(y, labels, fontsize=9)
     ax.set_xlabel("Reports with the factor, per 100 reports (★ rise unlikely to be chance)")
@@ -275,17 +336,31 @@ def plot_comparison(
     cmp = data if isinstance(data, Comparison) else compare(data, by=by)
     rows = [r for r in cmp.rows if r.code == code]
     if not rows:
-        raise InputError(f"code {code!r} is not in this comparison; codes are {list(cmp.codes)[:10]}")
+        raise InputError(
+            f"code {code!r} is not in this comparison; codes are {list(cmp.codes)[:10]}"
+        )
     rows.sort(key=lambda r: r.rate)
     fig = _figure(8.0, 1.4 + 0.42 * len(rows))
     ax = fig.add_subplot()
     y = list(range(len(rows)))
-    ax.errorbar([r.rate for r in rows], y,
-                xerr=_err([r.rate for r in rows], [r.rate_low for r in rows], [r.rate_high for r in rows]),
-                fmt="o", color=PROTECTIVE if _protective(code) else RISK, ecolor="#777777", capsize=3)
-    ax.axvline(rows[0].overall_rate, color="#aa3333", ls="--", lw=1, label=f"All reports: {rows[0].overall_rate:.1f}")
+    ax.errorbar(
+        [r.rate for r in rows],
+        y,
+        xerr=_err([r.rate for r in rows], [r.rate_low for r in rows], [r.rate_high for r in rows]),
+        fmt="o",
+        color=PROTECTIVE if _protective(code) else RISK,
+        ecolor="#777777",
+        capsize=3,
+    )
+    ax.axvline(
+        rows[0].overall_rate,
+        color="#aa3333",
+        ls="--",
+        lw=1,
+        label=f"All reports: {rows[0].overall_rate:.1f}",
+    )
     ax.set_yticks(y, [f"{r.group} (n={r.reports})" for r in rows], fontsize=9)
-    pct = int(round(cmp.confidence * 100))
+    pct = round(cmp.confidence * 100)
     ax.set_xlabel(f"Reports with {code} per 100 reports ({pct}% Wilson interval)")
     ax.set_xlim(left=0)
     ax.set_ylim(-0.6, len(rows) - 0.4)
@@ -294,7 +369,9 @@ def plot_comparison(
     ax.legend(loc="lower right", fontsize=8, frameon=False)
     p = rows[0].p_value
     note = f"\nDifference between groups: chi-squared test p = {p:.3g}" if p is not None else ""
-    ax.set_title(title or f"{textwrap.shorten(rows[0].name, 60)} by {cmp.by}{note}", loc="left", fontsize=11)
+    ax.set_title(
+        title or f"{textwrap.shorten(rows[0].name, 60)} by {cmp.by}{note}", loc="left", fontsize=11
+    )
     return fig
 
 

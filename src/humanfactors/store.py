@@ -45,12 +45,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from .exceptions import InputError, StoreError, require
-from .models import Analysis, EventType, Evidence, Harm, Incident, QualityIssue, RecordError, RedactionSpan
+from .models import (
+    Analysis,
+    EventType,
+    Evidence,
+    Harm,
+    Incident,
+    QualityIssue,
+    RecordError,
+    RedactionSpan,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "HistoryEntry", "IncidentStore", "QueryFilters", "StoredFinding"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "HistoryEntry",
+    "IncidentStore",
+    "QueryFilters",
+    "StoredFinding",
+]
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +180,10 @@ class StoredFinding:
     harm: str | None
 
     def __repr__(self) -> str:  # evidence text stays out of reprs
-        return (f"StoredFinding(incident_id={self.incident_id!r}, code={self.code!r}, "
-                f"confidence={self.confidence!r}, evidence=<{len(self.evidence)} spans>)")
+        return (
+            f"StoredFinding(incident_id={self.incident_id!r}, code={self.code!r}, "
+            f"confidence={self.confidence!r}, evidence=<{len(self.evidence)} spans>)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +211,9 @@ def _date_param(value: date | str | None, name: str) -> str | None:
     try:
         return date.fromisoformat(str(value)).isoformat()
     except ValueError:
-        raise InputError(f"{name} must be a date or an ISO date (YYYY-MM-DD), got {value!r}") from None
+        raise InputError(
+            f"{name} must be a date or an ISO date (YYYY-MM-DD), got {value!r}"
+        ) from None
 
 
 def _enum_param(value: Any, enum: type[Enum], name: str) -> str | None:
@@ -256,15 +276,18 @@ class IncidentStore:
         self.path = str(path)
         self._lock = threading.RLock()
         self._code_ids: dict[str, int] = {}
-        self._cache: dict[str, Any] = {}  # derived data (humanfactors.themes), valid for one _version()
+        self._cache: dict[
+            str, Any
+        ] = {}  # derived data (humanfactors.themes), valid for one _version()
         self._writes = 0
         self._closed = False
         memory = self.path == ":memory:"
         if not memory and Path(self.path).is_dir():
             raise StoreError(f"the store path is a directory: {self.path}")
         try:
-            self._con = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
-                                        check_same_thread=False)
+            self._con = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the store {self.path}: {exc}") from None
         try:
@@ -272,7 +295,9 @@ class IncidentStore:
             if not memory:
                 mode = self._con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                 if str(mode).lower() != "wal":
-                    raise StoreError(f"cannot switch the store {self.path} to WAL mode (got {mode})")
+                    raise StoreError(
+                        f"cannot switch the store {self.path} to WAL mode (got {mode})"
+                    )
             self._con.execute("PRAGMA foreign_keys = ON")
             self._con.execute("PRAGMA synchronous = FULL")
             self._con.execute("PRAGMA cache_size = -65536")  # 64 MiB: index upkeep in large batches
@@ -321,14 +346,24 @@ class IncidentStore:
         con = self._con
         con.execute("BEGIN IMMEDIATE")
         try:
-            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            tables = {
+                r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
             if "schema_version" not in tables:
                 if tables:
-                    raise StoreError(f"{self.path} is a SQLite database but not a humanfactors store")
-                con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+                    raise StoreError(
+                        f"{self.path} is a SQLite database but not a humanfactors store"
+                    )
+                con.execute(
+                    "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+                )
                 current = 0
             else:
-                current = int(con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+                current = int(
+                    con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[
+                        0
+                    ]
+                )
             if current > SCHEMA_VERSION:
                 raise StoreError(
                     f"{self.path} has schema version {current}, newer than this humanfactors "
@@ -386,16 +421,22 @@ class IncidentStore:
                     raise StoreError(f"could not write to the store {self.path}: {exc}") from None
                 raise
         if skipped:
-            log.warning("skipped %d failed records (RecordError) while adding to the store", skipped)
+            log.warning(
+                "skipped %d failed records (RecordError) while adding to the store", skipped
+            )
         return stored
 
     def _code_id_map(self, codes: set[str]) -> dict[str, int]:
         missing = [c for c in codes if c not in self._code_ids]
         if missing:
-            self._con.executemany("INSERT OR IGNORE INTO codes (code) VALUES (?)", [(c,) for c in missing])
+            self._con.executemany(
+                "INSERT OR IGNORE INTO codes (code) VALUES (?)", [(c,) for c in missing]
+            )
             for part in _chunks(missing, _IN_CHUNK):
                 marks = ",".join("?" * len(part))
-                for code, cid in self._con.execute(f"SELECT code, id FROM codes WHERE code IN ({marks})", part):
+                for code, cid in self._con.execute(
+                    f"SELECT code, id FROM codes WHERE code IN ({marks})", part
+                ):
                     self._code_ids[code] = cid
         return self._code_ids
 
@@ -403,7 +444,9 @@ class IncidentStore:
         found: dict[str, int] = {}
         for part in _chunks(ids, _IN_CHUNK):
             marks = ",".join("?" * len(part))
-            found.update(self._con.execute(f"SELECT id, key FROM incidents WHERE id IN ({marks})", part))
+            found.update(
+                self._con.execute(f"SELECT id, key FROM incidents WHERE id IN ({marks})", part)
+            )
         return found
 
     def _write(self, batch: list[Analysis]) -> int:
@@ -420,14 +463,20 @@ class IncidentStore:
         incident_rows = []
         for a in latest.values():
             inc = a.incident
-            incident_rows.append((
-                inc.id, inc.narrative, getattr(inc.event_type, "value", inc.event_type),
-                getattr(inc.harm, "value", inc.harm),
-                inc.occurred_on.isoformat() if inc.occurred_on else None,
-                inc.reported_on.isoformat() if inc.reported_on else None,
-                inc.setting, inc.reporter_role, inc.region,
-                json.dumps(inc.metadata, ensure_ascii=False) if inc.metadata else "{}",
-            ))
+            incident_rows.append(
+                (
+                    inc.id,
+                    inc.narrative,
+                    getattr(inc.event_type, "value", inc.event_type),
+                    getattr(inc.harm, "value", inc.harm),
+                    inc.occurred_on.isoformat() if inc.occurred_on else None,
+                    inc.reported_on.isoformat() if inc.reported_on else None,
+                    inc.setting,
+                    inc.reporter_role,
+                    inc.region,
+                    json.dumps(inc.metadata, ensure_ascii=False) if inc.metadata else "{}",
+                )
+            )
         con.executemany(
             "INSERT INTO incidents (id, narrative, event_type, harm, occurred_on, reported_on, setting,"
             " reporter_role, region, metadata) VALUES (?,?,?,?,?,?,?,?,?,?)"
@@ -442,22 +491,36 @@ class IncidentStore:
         analysis_rows, finding_rows, agency_rows, history_rows = [], [], [], []
         for iid, a in latest.items():
             key = keys[iid]
-            analysis_rows.append((
-                key, a.taxonomy, a.taxonomy_version, a.model_version, int(a.redacted), now,
-                qi_list.dump_json(a.quality_issues).decode() if a.quality_issues else "[]",
-                rs_list.dump_json(a.redactions).decode() if a.redactions else "[]",
-                a.feedback, a.schema_version,
-            ))
+            analysis_rows.append(
+                (
+                    key,
+                    a.taxonomy,
+                    a.taxonomy_version,
+                    a.model_version,
+                    int(a.redacted),
+                    now,
+                    qi_list.dump_json(a.quality_issues).decode() if a.quality_issues else "[]",
+                    rs_list.dump_json(a.redactions).decode() if a.redactions else "[]",
+                    a.feedback,
+                    a.schema_version,
+                )
+            )
             history_rows.append((iid, a.taxonomy, a.taxonomy_version, a.model_version, now))
             for pos, agency in enumerate(a.incident.agencies):
                 agency_rows.append((key, pos, agency))
             for pos, f in enumerate(a.findings):
-                finding_rows.append((
-                    key, pos, code_ids[f.code], f.confidence, getattr(f.source, "value", f.source),
-                    "[" + ",".join([f"[{e.start},{e.end}]" for e in f.evidence]) + "]",
-                    f.explanation,
-                    json.dumps(list(f.rule_ids), ensure_ascii=False) if f.rule_ids else "[]",
-                ))
+                finding_rows.append(
+                    (
+                        key,
+                        pos,
+                        code_ids[f.code],
+                        f.confidence,
+                        getattr(f.source, "value", f.source),
+                        "[" + ",".join([f"[{e.start},{e.end}]" for e in f.evidence]) + "]",
+                        f.explanation,
+                        json.dumps(list(f.rule_ids), ensure_ascii=False) if f.rule_ids else "[]",
+                    )
+                )
         con.executemany(
             "INSERT INTO analyses (incident_key, taxonomy, taxonomy_version, model_version, redacted,"
             " analysed_at, quality_issues, redactions, feedback, schema_version) VALUES (?,?,?,?,?,?,?,?,?,?)"
@@ -523,7 +586,9 @@ class IncidentStore:
             clauses.append("i.harm = ?")
             params.append(hm)
         if agency is not None:
-            clauses.append("EXISTS (SELECT 1 FROM incident_agencies g WHERE g.incident_key = i.key AND g.agency = ?)")
+            clauses.append(
+                "EXISTS (SELECT 1 FROM incident_agencies g WHERE g.incident_key = i.key AND g.agency = ?)"
+            )
             params.append(str(agency))
         if code_prefix is not None:
             if not isinstance(code_prefix, str) or not code_prefix.strip():
@@ -566,8 +631,20 @@ class IncidentStore:
         for iid, code, conf, source, ev, narrative, day, region, setting, et, harm in rows:
             spans = json.loads(ev)
             evidence = tuple(Evidence(start=s, end=e, text=narrative[s:e]) for s, e in spans)
-            out.append(StoredFinding(iid, code, conf, source, evidence,
-                                     date.fromisoformat(day) if day else None, region, setting, et, harm))
+            out.append(
+                StoredFinding(
+                    iid,
+                    code,
+                    conf,
+                    source,
+                    evidence,
+                    date.fromisoformat(day) if day else None,
+                    region,
+                    setting,
+                    et,
+                    harm,
+                )
+            )
         return out
 
     def incidents(self, **filters: Unpack[QueryFilters]) -> Iterator[Incident]:
@@ -605,12 +682,14 @@ class IncidentStore:
                         for row in self._con.execute(
                             "SELECT f.incident_key, c.code, f.confidence, f.source, f.evidence, f.explanation,"
                             " f.rule_ids FROM findings f JOIN codes c ON c.id = f.code_id"
-                            f" WHERE f.incident_key IN ({marks}) ORDER BY f.incident_key, f.position", part,
+                            f" WHERE f.incident_key IN ({marks}) ORDER BY f.incident_key, f.position",
+                            part,
                         ):
                             findings[row[0]].append(row[1:])
                         for key, agency in self._con.execute(
                             f"SELECT incident_key, agency FROM incident_agencies WHERE incident_key IN ({marks})"
-                            " ORDER BY incident_key, position", part,
+                            " ORDER BY incident_key, position",
+                            part,
                         ):
                             agencies[key].append(agency)
                 finally:
@@ -625,8 +704,10 @@ class IncidentStore:
         """Every analysis stored, oldest first (of one report when ``incident_id`` is given)."""
         with self._lock:
             self._check_open()
-            sql = ("SELECT incident_id, taxonomy, taxonomy_version, model_version, analysed_at"
-                   " FROM analysis_history")
+            sql = (
+                "SELECT incident_id, taxonomy, taxonomy_version, model_version, analysed_at"
+                " FROM analysis_history"
+            )
             params: list[Any] = []
             if incident_id is not None:
                 sql += " WHERE incident_id = ?"
@@ -642,7 +723,8 @@ class IncidentStore:
             rows = self._con.execute(
                 "SELECT c.code, count(DISTINCT f.incident_key) AS n FROM findings f"
                 " JOIN incidents i ON i.key = f.incident_key JOIN codes c ON c.id = f.code_id"
-                f" WHERE {where} GROUP BY c.code ORDER BY n DESC, c.code", params,
+                f" WHERE {where} GROUP BY c.code ORDER BY n DESC, c.code",
+                params,
             ).fetchall()
         return dict(rows)
 
@@ -671,9 +753,22 @@ class IncidentStore:
         rows = []
         for f in self.findings(**filters):
             ev = f.evidence[0] if f.evidence else None
-            rows.append((f.incident_id, f.code, f.confidence, f.source,
-                         ev.text if ev else None, ev.start if ev else None, ev.end if ev else None,
-                         f.event_type, f.harm, f.event_date, f.region, f.setting))
+            rows.append(
+                (
+                    f.incident_id,
+                    f.code,
+                    f.confidence,
+                    f.source,
+                    ev.text if ev else None,
+                    ev.start if ev else None,
+                    ev.end if ev else None,
+                    f.event_type,
+                    f.harm,
+                    f.event_date,
+                    f.region,
+                    f.setting,
+                )
+            )
         return pd.DataFrame(rows, columns=TIDY_COLUMNS)
 
     # -- for humanfactors.themes ----------------------------------------------------
@@ -716,24 +811,66 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _analysis_from_row(row: tuple[Any, ...], findings: list[tuple[Any, ...]], agencies: list[str]) -> Analysis:
-    (_, iid, narrative, et, harm, occ, rep, setting, role, region, meta,
-     tax, tax_v, model_v, redacted, qis, rss, feedback, schema_v) = row
+def _analysis_from_row(
+    row: tuple[Any, ...], findings: list[tuple[Any, ...]], agencies: list[str]
+) -> Analysis:
+    (
+        _,
+        iid,
+        narrative,
+        et,
+        harm,
+        occ,
+        rep,
+        setting,
+        role,
+        region,
+        meta,
+        tax,
+        tax_v,
+        model_v,
+        redacted,
+        qis,
+        rss,
+        feedback,
+        schema_v,
+    ) = row
     qi_list, rs_list = _adapters()
     incident = {
-        "id": iid, "narrative": narrative, "event_type": et, "harm": harm, "occurred_on": occ,
-        "reported_on": rep, "setting": setting, "reporter_role": role, "agencies": agencies,
-        "region": region, "metadata": json.loads(meta),
+        "id": iid,
+        "narrative": narrative,
+        "event_type": et,
+        "harm": harm,
+        "occurred_on": occ,
+        "reported_on": rep,
+        "setting": setting,
+        "reporter_role": role,
+        "agencies": agencies,
+        "region": region,
+        "metadata": json.loads(meta),
     }
     found = [
-        {"code": code, "confidence": conf, "source": source,
-         "evidence": [{"start": s, "end": e, "text": narrative[s:e]} for s, e in json.loads(ev)],
-         "explanation": expl, "rule_ids": json.loads(rids)}
+        {
+            "code": code,
+            "confidence": conf,
+            "source": source,
+            "evidence": [{"start": s, "end": e, "text": narrative[s:e]} for s, e in json.loads(ev)],
+            "explanation": expl,
+            "rule_ids": json.loads(rids),
+        }
         for code, conf, source, ev, expl, rids in findings
     ]
-    return Analysis.model_validate({
-        "incident": incident, "findings": found,
-        "quality_issues": qi_list.validate_json(qis), "redactions": rs_list.validate_json(rss),
-        "redacted": bool(redacted), "taxonomy": tax, "taxonomy_version": tax_v,
-        "model_version": model_v, "feedback": feedback, "schema_version": schema_v,
-    })
+    return Analysis.model_validate(
+        {
+            "incident": incident,
+            "findings": found,
+            "quality_issues": qi_list.validate_json(qis),
+            "redactions": rs_list.validate_json(rss),
+            "redacted": bool(redacted),
+            "taxonomy": tax,
+            "taxonomy_version": tax_v,
+            "model_version": model_v,
+            "feedback": feedback,
+            "schema_version": schema_v,
+        }
+    )

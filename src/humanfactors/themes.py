@@ -55,12 +55,13 @@ from .models import Analysis, RecordError
 from .store import IncidentStore, QueryFilters
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
     import pandas as pd
 
     from .taxonomy import Taxonomy
 
 __all__ = [
+    "FIELDS",
+    "PERIODS",
     "Comparison",
     "ComparisonRow",
     "Cooccurrence",
@@ -68,10 +69,8 @@ __all__ = [
     "EmergingTheme",
     "EmergingThemes",
     "EvidenceQuote",
-    "FrequencyRow",
     "Frequencies",
-    "PERIODS",
-    "FIELDS",
+    "FrequencyRow",
     "compare",
     "cooccurrence",
     "emerging_themes",
@@ -159,7 +158,8 @@ class _Result:
     def to_frame(self) -> pd.DataFrame:
         """The rows as a DataFrame (pandas extra), one column per row field."""
         pd: Any = require("pandas", extra="pandas", feature=f"{type(self).__name__}.to_frame")
-        row_type = type(self).__dataclass_fields__["rows"].metadata["row"]
+        fields = {f.name: f for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        row_type = fields["rows"].metadata["row"]
         columns = [f.name for f in dataclasses.fields(row_type) if f.name != "evidence"]
         return pd.DataFrame([[getattr(r, c) for c in columns] for r in self.rows], columns=columns)
 
@@ -381,8 +381,10 @@ class _Data:
         import numpy as np
         from scipy.sparse import csr_matrix
 
-        x = csr_matrix((np.ones(self.inc.size, dtype=np.int64), (self.inc, self.col)),
-                       shape=(self.n, len(self.codes)))
+        x = csr_matrix(
+            (np.ones(self.inc.size, dtype=np.int64), (self.inc, self.col)),
+            shape=(self.n, len(self.codes)),
+        )
         x.sum_duplicates()
         x.data[:] = 1
         return x
@@ -391,7 +393,9 @@ class _Data:
 def _split_filters(filters: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
     unknown = set(filters) - set(QueryFilters.__annotations__)
     if unknown:
-        raise InputError(f"unknown filter(s) {sorted(unknown)}; allowed: {sorted(QueryFilters.__annotations__)}")
+        raise InputError(
+            f"unknown filter(s) {sorted(unknown)}; allowed: {sorted(QueryFilters.__annotations__)}"
+        )
     rest = {k: v for k, v in filters.items() if v is not None}
     return rest.pop("code_prefix", None), rest
 
@@ -403,7 +407,6 @@ def _base(store: IncidentStore) -> tuple[Any, Any, Any, Any]:
     computes several results from the same data, so the arrays are kept until the store
     changes (``PRAGMA data_version`` moves when another connection commits).
     """
-    import numpy as np
 
     token = store._version()
     cached = store._cache.get("themes")
@@ -425,8 +428,15 @@ def _base(store: IncidentStore) -> tuple[Any, Any, Any, Any]:
     return value
 
 
-def _load(store: IncidentStore, filters: dict[str, Any], *, code_prefix: str | None,
-          level: int | None, protective: bool | None = None, tax: Taxonomy | None = None) -> _Data:
+def _load(
+    store: IncidentStore,
+    filters: dict[str, Any],
+    *,
+    code_prefix: str | None,
+    level: int | None,
+    protective: bool | None = None,
+    tax: Taxonomy | None = None,
+) -> _Data:
     import numpy as np
 
     if level is not None and (not isinstance(level, int) or level < 1):
@@ -434,8 +444,10 @@ def _load(store: IncidentStore, filters: dict[str, Any], *, code_prefix: str | N
     where, params = store._where(**filters)  # validates the filters first
     all_keys, all_dates, pk, pc = _base(store)
     if filters:
-        chosen = np.array([r[0] for r in store._query(f"SELECT i.key FROM incidents i WHERE {where}", params)],
-                          dtype=np.int64)
+        chosen = np.array(
+            [r[0] for r in store._query(f"SELECT i.key FROM incidents i WHERE {where}", params)],
+            dtype=np.int64,
+        )
         keep = np.isin(all_keys, chosen)
         keys, dates = all_keys[keep], all_dates[keep]
     else:
@@ -465,7 +477,9 @@ def _load(store: IncidentStore, filters: dict[str, Any], *, code_prefix: str | N
 def _taxonomy(store: IncidentStore) -> Taxonomy | None:
     from .taxonomy import load_taxonomy
 
-    rows = store._query("SELECT taxonomy FROM analyses GROUP BY taxonomy ORDER BY count(*) DESC LIMIT 1")
+    rows = store._query(
+        "SELECT taxonomy FROM analyses GROUP BY taxonomy ORDER BY count(*) DESC LIMIT 1"
+    )
     if not rows:
         return None
     try:
@@ -510,7 +524,9 @@ def _periods(dates: Any, by: str) -> tuple[Any, list[str]]:
     return inverse, labels
 
 
-def _memberships(store: IncidentStore, data: _Data, by: str, filters: dict[str, Any]) -> tuple[Any, list[str]]:
+def _memberships(
+    store: IncidentStore, data: _Data, by: str, filters: dict[str, Any]
+) -> tuple[Any, list[str]]:
     """Reports x groups 0/1 sparse matrix and the group labels, for ``by``."""
     import numpy as np
     from scipy.sparse import csr_matrix
@@ -518,11 +534,15 @@ def _memberships(store: IncidentStore, data: _Data, by: str, filters: dict[str, 
     if by in PERIODS:
         rows = np.flatnonzero(data.dates > 0)
         cols, groups = _periods(data.dates[rows], by)
-        m = csr_matrix((np.ones(rows.size, dtype=np.int64), (rows, cols)), shape=(data.n, len(groups)))
+        m = csr_matrix(
+            (np.ones(rows.size, dtype=np.int64), (rows, cols)), shape=(data.n, len(groups))
+        )
         return m, groups
     if by == "all":
         ones = np.ones(data.n, dtype=np.int64)
-        m = csr_matrix((ones, (np.arange(data.n), np.zeros(data.n, dtype=np.int64))), shape=(data.n, 1))
+        m = csr_matrix(
+            (ones, (np.arange(data.n), np.zeros(data.n, dtype=np.int64))), shape=(data.n, 1)
+        )
         return (m, ["all"]) if data.n else (m[:, :0], [])
     if by in FIELDS:
         # one row per value with its reports' keys: a few strings parsed in C, not a row per report
@@ -543,8 +563,14 @@ def _memberships(store: IncidentStore, data: _Data, by: str, filters: dict[str, 
             parts[UNKNOWN] = np.flatnonzero(none)
         groups = sorted(parts, key=lambda g: (g == UNKNOWN, g))
         rows = np.concatenate([parts[g] for g in groups]) if groups else np.zeros(0, dtype=np.int64)
-        cols = np.concatenate([np.full(parts[g].size, i) for i, g in enumerate(groups)]) if groups else rows
-        m = csr_matrix((np.ones(rows.size, dtype=np.int64), (rows, cols)), shape=(data.n, len(groups)))
+        cols = (
+            np.concatenate([np.full(parts[g].size, i) for i, g in enumerate(groups)])
+            if groups
+            else rows
+        )
+        m = csr_matrix(
+            (np.ones(rows.size, dtype=np.int64), (rows, cols)), shape=(data.n, len(groups))
+        )
         m.sum_duplicates()
         m.data[:] = 1  # an agency named twice on one report still counts the report once
         return m, groups
@@ -603,13 +629,27 @@ def frequencies(
         for j in order:
             k = int(counts[gi, j])
             if k:
-                rows.append(FrequencyRow(g, data.codes[j], _name(data.codes[j], tax), k, int(reports[gi]),
-                                         float(100.0 * k / reports[gi]), 100.0 * float(lo[gi, j]),
-                                         100.0 * float(hi[gi, j])))
+                rows.append(
+                    FrequencyRow(
+                        g,
+                        data.codes[j],
+                        _name(data.codes[j], tax),
+                        k,
+                        int(reports[gi]),
+                        float(100.0 * k / reports[gi]),
+                        100.0 * float(lo[gi, j]),
+                        100.0 * float(hi[gi, j]),
+                    )
+                )
     undated = int((data.dates == 0).sum()) if by in PERIODS else 0
-    return Frequencies(by=by, groups=tuple(groups), codes=tuple(data.codes[j] for j in order if totals[j]),
-                       reports={g: int(reports[i]) for i, g in enumerate(groups)}, rows=tuple(rows),
-                       undated=undated)
+    return Frequencies(
+        by=by,
+        groups=tuple(groups),
+        codes=tuple(data.codes[j] for j in order if totals[j]),
+        reports={g: int(reports[i]) for i, g in enumerate(groups)},
+        rows=tuple(rows),
+        undated=undated,
+    )
 
 
 def cooccurrence(
@@ -651,12 +691,18 @@ def cooccurrence(
     lift = np.where(expected > 0, shared / np.where(expected > 0, expected, 1), 0.0)
     p = hypergeom.sf(shared - 1, n, n_codes[ia], n_codes[ib]) if shared.size else np.zeros(0)
     q = benjamini_hochberg(p)
-    pairs = [CooccurrencePair(codes[a], codes[b], int(s), float(e), float(li), float(pv), float(qv))
-             for a, b, s, e, li, pv, qv in zip(ia, ib, shared, expected, lift, p, q, strict=True)]
+    pairs = [
+        CooccurrencePair(codes[a], codes[b], int(s), float(e), float(li), float(pv), float(qv))
+        for a, b, s, e, li, pv, qv in zip(ia, ib, shared, expected, lift, p, q, strict=True)
+    ]
     pairs.sort(key=lambda r: (-r.count, -r.lift, r.a, r.b))
-    return Cooccurrence(reports=n, codes=tuple(codes),
-                        code_counts={c: int(k) for c, k in zip(codes, n_codes, strict=True)},
-                        rows=tuple(pairs), counts=tuple(tuple(int(v) for v in row) for row in co))
+    return Cooccurrence(
+        reports=n,
+        codes=tuple(codes),
+        code_counts={c: int(k) for c, k in zip(codes, n_codes, strict=True)},
+        rows=tuple(pairs),
+        counts=tuple(tuple(int(v) for v in row) for row in co),
+    )
 
 
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
@@ -675,16 +721,26 @@ def _sentence(text: str, start: int, end: int, limit: int = 320) -> str:
     return ("…" if s > left else "") + quote + ("…" if e < right else "")
 
 
-def _quotes(store: IncidentStore, code: str, filters: dict[str, Any], since: str, until: str,
-            level: int | None, limit: int) -> tuple[EvidenceQuote, ...]:
+def _quotes(
+    store: IncidentStore,
+    code: str,
+    filters: dict[str, Any],
+    since: str,
+    until: str,
+    level: int | None,
+    limit: int,
+) -> tuple[EvidenceQuote, ...]:
     if limit <= 0:
         return ()
-    where, params = store._where(**{**filters, "since": since, "until": until}, code_prefix=code,
-                                 finding_alias="f")
+    where, params = store._where(
+        **{**filters, "since": since, "until": until}, code_prefix=code, finding_alias="f"
+    )
     rows = store._query(
         "SELECT i.id, i.event_date, i.narrative, c.code, f.confidence, f.evidence FROM findings f"
         " JOIN incidents i ON i.key = f.incident_key JOIN codes c ON c.id = f.code_id"
-        f" WHERE {where} ORDER BY f.confidence DESC, i.event_date DESC, i.id", params)
+        f" WHERE {where} ORDER BY f.confidence DESC, i.event_date DESC, i.id",
+        params,
+    )
     out: list[EvidenceQuote] = []
     seen: set[str] = set()
     for iid, day, narrative, found, conf, spans in rows:
@@ -696,7 +752,11 @@ def _quotes(store: IncidentStore, code: str, filters: dict[str, Any], since: str
             continue
         s, e = spans[0]
         seen.add(iid)
-        out.append(EvidenceQuote(iid, date.fromisoformat(day) if day else None, _sentence(narrative, s, e), conf))
+        out.append(
+            EvidenceQuote(
+                iid, date.fromisoformat(day) if day else None, _sentence(narrative, s, e), conf
+            )
+        )
         if len(out) >= limit:
             break
     return tuple(out)
@@ -762,18 +822,23 @@ def emerging_themes(
     code_prefix, rest = _split_filters(dict(filters))
     with _opened(source) as store:
         tax = _taxonomy(store)
-        data = _load(store, rest, code_prefix=code_prefix, level=level, protective=protective, tax=tax)
+        data = _load(
+            store, rest, code_prefix=code_prefix, level=level, protective=protective, tax=tax
+        )
         if end is None:
             last = int(data.dates.max()) if data.n else 0
             end_day = date(last // 10000, last // 100 % 100, last % 100) if last else None
         else:
             end_day = date.fromisoformat(str(end)) if not isinstance(end, date) else end
         if end_day is None:
-            return EmergingThemes(None, None, None, None, 0, 0, alpha, min_count, TEST_DESCRIPTION, rows=())
+            return EmergingThemes(
+                None, None, None, None, 0, 0, alpha, min_count, TEST_DESCRIPTION, rows=()
+            )
         recent_start = end_day - timedelta(days=window_days - 1)
         base_end = recent_start - timedelta(days=1)
         base_start = base_end - timedelta(days=baseline_days - 1) if baseline_days else None
         r_lo, r_hi = recent_start.isoformat(), end_day.isoformat()
+
         def ymd(day: date | None) -> int:
             return day.year * 10000 + day.month * 100 + day.day if day else 1
 
@@ -785,7 +850,11 @@ def emerging_themes(
         n1, n0 = int(recent.sum()), int(base.sum())
         tested = np.flatnonzero((k + b) >= max(min_count, 1))
         # P(X >= k) for X ~ Hypergeom(N = n0 + n1, K = k + b, n = n1): Fisher's exact, one-sided
-        p = hypergeom.sf(k[tested] - 1, n0 + n1, k[tested] + b[tested], n1) if tested.size else np.zeros(0)
+        p = (
+            hypergeom.sf(k[tested] - 1, n0 + n1, k[tested] + b[tested], n1)
+            if tested.size
+            else np.zeros(0)
+        )
         q = benjamini_hochberg(p)
         lo, hi = wilson_interval(k[tested], n1)
         rows = []
@@ -795,16 +864,39 @@ def emerging_themes(
             b_rate = float(100.0 * b[j] / n0) if n0 else 0.0
             flag = bool(q[pos] <= alpha and k[j] >= min_count and r_rate > b_rate)
             quotes = _quotes(store, code, rest, r_lo, r_hi, level, max_examples) if flag else ()
-            rows.append(EmergingTheme(
-                code=code, name=_name(code, tax), protective=_is_protective(code, tax),
-                recent_count=int(k[j]), recent_reports=n1, baseline_count=int(b[j]), baseline_reports=n0,
-                recent_rate=r_rate, baseline_rate=b_rate, rate_ratio=(r_rate / b_rate) if b_rate else None,
-                recent_low=100.0 * float(lo[pos]), recent_high=100.0 * float(hi[pos]),
-                p_value=float(p[pos]), q_value=float(q[pos]), emerging=flag, evidence=quotes,
-            ))
+            rows.append(
+                EmergingTheme(
+                    code=code,
+                    name=_name(code, tax),
+                    protective=_is_protective(code, tax),
+                    recent_count=int(k[j]),
+                    recent_reports=n1,
+                    baseline_count=int(b[j]),
+                    baseline_reports=n0,
+                    recent_rate=r_rate,
+                    baseline_rate=b_rate,
+                    rate_ratio=(r_rate / b_rate) if b_rate else None,
+                    recent_low=100.0 * float(lo[pos]),
+                    recent_high=100.0 * float(hi[pos]),
+                    p_value=float(p[pos]),
+                    q_value=float(q[pos]),
+                    emerging=flag,
+                    evidence=quotes,
+                )
+            )
     rows.sort(key=lambda r: (not r.emerging, r.p_value, -r.recent_count, r.code))
-    return EmergingThemes(recent_start, end_day, base_start, base_end, n1, n0, alpha, min_count,
-                          TEST_DESCRIPTION, rows=tuple(rows))
+    return EmergingThemes(
+        recent_start,
+        end_day,
+        base_start,
+        base_end,
+        n1,
+        n0,
+        alpha,
+        min_count,
+        TEST_DESCRIPTION,
+        rows=tuple(rows),
+    )
 
 
 def compare(
@@ -829,7 +921,9 @@ def compare(
     from scipy.stats import chi2_contingency
 
     if by in PERIODS:
-        raise InputError(f"compare groups by an incident field, not a period; use frequencies(by={by!r})")
+        raise InputError(
+            f"compare groups by an incident field, not a period; use frequencies(by={by!r})"
+        )
     code_prefix, rest = _split_filters(dict(filters))
     with _opened(source) as store:
         tax = _taxonomy(store)
@@ -838,7 +932,11 @@ def compare(
     x = data.matrix()
     counts = (gm.T @ x).toarray()
     reports = np.asarray(gm.sum(axis=0)).ravel()
-    keep = [i for i, g in enumerate(names) if reports[i] >= min_reports and (groups is None or g in groups)]
+    keep = [
+        i
+        for i, g in enumerate(names)
+        if reports[i] >= min_reports and (groups is None or g in groups)
+    ]
     counts, reports = counts[keep], reports[keep]
     names = [names[i] for i in keep]
     totals = counts.sum(axis=0)
@@ -855,11 +953,26 @@ def compare(
         else:
             p_values[j] = float(chi2_contingency(table, correction=False).pvalue)
     rows = [
-        ComparisonRow(g, data.codes[j], _name(data.codes[j], tax), int(counts[gi, j]), int(reports[gi]),
-                      float(100.0 * counts[gi, j] / reports[gi]) if reports[gi] else 0.0,
-                      100.0 * float(lo[gi, j]), 100.0 * float(hi[gi, j]), float(overall[j]), p_values[j])
-        for j in order for gi, g in enumerate(names)
+        ComparisonRow(
+            g,
+            data.codes[j],
+            _name(data.codes[j], tax),
+            int(counts[gi, j]),
+            int(reports[gi]),
+            float(100.0 * counts[gi, j] / reports[gi]) if reports[gi] else 0.0,
+            100.0 * float(lo[gi, j]),
+            100.0 * float(hi[gi, j]),
+            float(overall[j]),
+            p_values[j],
+        )
+        for j in order
+        for gi, g in enumerate(names)
     ]
-    return Comparison(by=by, groups=tuple(names), codes=tuple(data.codes[j] for j in order),
-                      reports={g: int(r) for g, r in zip(names, reports, strict=True)},
-                      confidence=confidence, rows=tuple(rows))
+    return Comparison(
+        by=by,
+        groups=tuple(names),
+        codes=tuple(data.codes[j] for j in order),
+        reports={g: int(r) for g, r in zip(names, reports, strict=True)},
+        confidence=confidence,
+        rows=tuple(rows),
+    )

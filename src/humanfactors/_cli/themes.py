@@ -11,28 +11,69 @@ from typing import Any
 
 HELP = "themes across analysed reports: top factors, trends, emerging themes (text, JSON or HTML)"
 
-_FIELDS = ("month", "quarter", "year", "region", "agency", "setting", "event_type", "harm", "reporter_role")
+_FIELDS = (
+    "month",
+    "quarter",
+    "year",
+    "region",
+    "agency",
+    "setting",
+    "event_type",
+    "harm",
+    "reporter_role",
+)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source", metavar="STORE_OR_FILE",
-                        help="an incident store (.sqlite/.db) or analyses JSONL as 'humanfactors analyse' writes")
-    parser.add_argument("--since", metavar="DATE", help="only reports dated on or after DATE (YYYY-MM-DD)")
+    parser.add_argument(
+        "source",
+        metavar="STORE_OR_FILE",
+        help="an incident store (.sqlite/.db) or analyses JSONL as 'humanfactors analyse' writes",
+    )
+    parser.add_argument(
+        "--since", metavar="DATE", help="only reports dated on or after DATE (YYYY-MM-DD)"
+    )
     parser.add_argument("--until", metavar="DATE", help="only reports dated on or before DATE")
-    parser.add_argument("--by", default="quarter", choices=_FIELDS, metavar="FIELD",
-                        help="period for trends (month, quarter, year) or a field to compare groups by "
-                             "(region, agency, setting, event_type, harm, reporter_role); default quarter")
+    parser.add_argument(
+        "--by",
+        default="quarter",
+        choices=_FIELDS,
+        metavar="FIELD",
+        help="period for trends (month, quarter, year) or a field to compare groups by "
+        "(region, agency, setting, event_type, harm, reporter_role); default quarter",
+    )
     parser.add_argument("--region", help="only reports from this region")
     parser.add_argument("--agency", help="only reports involving this agency")
-    parser.add_argument("--window", type=int, default=90, metavar="DAYS",
-                        help="recent window for emerging themes, in days (default 90)")
-    parser.add_argument("--baseline", type=int, default=730, metavar="DAYS",
-                        help="baseline before the recent window, in days (default 730)")
-    parser.add_argument("--min-count", type=int, default=5, metavar="N",
-                        help="fewest recent reports for a theme to count as emerging (default 5)")
-    parser.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report here")
-    parser.add_argument("--title", default="Themes from incident reports", help="title of the HTML report")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of text")
+    parser.add_argument(
+        "--window",
+        type=int,
+        default=90,
+        metavar="DAYS",
+        help="recent window for emerging themes, in days (default 90)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=int,
+        default=730,
+        metavar="DAYS",
+        help="baseline before the recent window, in days (default 730)",
+    )
+    parser.add_argument(
+        "--min-count",
+        type=int,
+        default=5,
+        metavar="N",
+        help="fewest recent reports for a theme to count as emerging (default 5)",
+    )
+    parser.add_argument(
+        "--html", metavar="PATH", help="also write a self-contained HTML report here"
+    )
+    parser.add_argument(
+        "--title", default="Themes from incident reports", help="title of the HTML report"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the results as JSON instead of text"
+    )
 
 
 def _text(summary: Any) -> str:
@@ -42,23 +83,38 @@ def _text(summary: Any) -> str:
     out.append("")
     out.append("Most frequent factors (reports, per 100 reports, 95% interval):")
     for r in summary.overall.rows[:10]:
-        out.append(f"  {r.code:<28} {r.count:>6}  {r.rate:5.1f}  ({r.rate_low:.1f}-{r.rate_high:.1f})  {r.name}")
+        out.append(
+            f"  {r.code:<28} {r.count:>6}  {r.rate:5.1f}  ({r.rate_low:.1f}-{r.rate_high:.1f})  {r.name}"
+        )
     if not summary.overall.rows:
         out.append("  none")
-    for label, result in (("Emerging themes", summary.emerging), ("What went well more often", summary.protective)):
+    for label, result in (
+        ("Emerging themes", summary.emerging),
+        ("What went well more often", summary.protective),
+    ):
         out.append("")
         if result.recent_end is None:
             out.append(f"{label}: no dated reports")
             continue
-        out.append(f"{label} (recent {result.recent_start} to {result.recent_end}, {result.recent_reports} reports; "
-                   f"baseline {result.baseline_reports} reports):")
+        out.append(
+            f"{label} (recent {result.recent_start} to {result.recent_end}, {result.recent_reports} reports; "
+            f"baseline {result.baseline_reports} reports):"
+        )
         for t in result.emerging:
             ratio = f"x{t.rate_ratio:.1f}" if t.rate_ratio else "new"
-            out.append(f"  {t.code:<28} {t.recent_rate:5.1f} vs {t.baseline_rate:5.1f} per 100 ({ratio}), "
-                       f"q = {t.q_value:.2g}  {t.name}")
+            out.append(
+                f"  {t.code:<28} {t.recent_rate:5.1f} vs {t.baseline_rate:5.1f} per 100 ({ratio}), "
+                f"q = {t.q_value:.2g}  {t.name}"
+            )
             for q in t.evidence[:2]:
-                out.append(textwrap.fill(f"“{q.text}” ({q.incident_id})", width=100,
-                                         initial_indent="      ", subsequent_indent="      "))
+                out.append(
+                    textwrap.fill(
+                        f"“{q.text}” ({q.incident_id})",
+                        width=100,
+                        initial_indent="      ",
+                        subsequent_indent="      ",
+                    )
+                )
         if not result.emerging:
             out.append("  none beyond what chance explains")
     pairs = [p for p in summary.together.rows if p.q_value <= 0.05 and p.lift > 1][:5]
@@ -73,7 +129,9 @@ def _text(summary: Any) -> str:
         for code in summary.comparison.codes[:3]:
             out.append(f"  {code}:")
             for r in (r for r in summary.comparison.rows if r.code == code):
-                out.append(f"    {r.group:<28} {r.rate:5.1f} ({r.rate_low:.1f}-{r.rate_high:.1f}), n={r.reports}")
+                out.append(
+                    f"    {r.group:<28} {r.rate:5.1f} ({r.rate_low:.1f}-{r.rate_high:.1f}), n={r.reports}"
+                )
     return "\n".join(out)
 
 
@@ -85,10 +143,20 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"no such store or analyses file: {args.source}")
     for name in ("window", "baseline", "min_count"):
         if getattr(args, name) < 1:
-            raise InputError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
-    filters = {k: getattr(args, k) for k in ("since", "until", "region", "agency") if getattr(args, k)}
-    summary = summarise(args.source, by=args.by, window_days=args.window, baseline_days=args.baseline,
-                        min_count=args.min_count, **filters)
+            raise InputError(
+                f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}"
+            )
+    filters = {
+        k: getattr(args, k) for k in ("since", "until", "region", "agency") if getattr(args, k)
+    }
+    summary = summarise(
+        args.source,
+        by=args.by,
+        window_days=args.window,
+        baseline_days=args.baseline,
+        min_count=args.min_count,
+        **filters,
+    )
     if args.html:
         from ._common import atomic_write_text
 
