@@ -529,3 +529,15 @@ def test_jsonl_export_reimports(tmp_path: Path, store: IncidentStore):
         copy.add(Analysis.model_validate(json.loads(line)) for line in out.read_text().splitlines())
         assert list(copy.analyses()) == list(store.analyses())
         assert date.today() - timedelta(days=1) <= copy.history()[0].analysed_at.date()
+
+
+def test_remove_deletes_everything_of_a_report(store: IncidentStore):
+    _fixture_store(store)
+    store.add(make("a", codes=("ERR.SLIP",)))  # a second history entry
+    assert store.remove(["a", "missing"]) == 1
+    assert store.count() == 3 and "a" not in {i.id for i in store.incidents()}
+    assert store.history("a") == []
+    assert all(f.incident_id != "a" for f in store.findings())
+    assert store._query("SELECT count(*) FROM incident_agencies g WHERE g.incident_key NOT IN"
+                        " (SELECT key FROM incidents)") == [(0,)]
+    assert store.remove("b") == 1 and store.count() == 2

@@ -426,6 +426,31 @@ class IncidentStore:
             )
         return stored
 
+    def remove(self, incident_ids: str | Iterable[str]) -> int:
+        """Delete reports with their analyses, findings and history; returns how many existed.
+
+        For retention limits and erasure requests: nothing of the report stays in the
+        tables (SQLite reuses the freed pages; run ``VACUUM`` to shrink the file too).
+        """
+        ids = [incident_ids] if isinstance(incident_ids, str) else list(incident_ids)
+        with self._lock:
+            self._check_open()
+            con = self._con
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                keys = self._keys(ids)
+                # findings reference analyses, which reference incidents: cascades remove them
+                con.executemany("DELETE FROM incidents WHERE key = ?", [(k,) for k in keys.values()])
+                con.executemany("DELETE FROM analysis_history WHERE incident_id = ?", [(i,) for i in ids])
+                con.execute("COMMIT")
+                self._writes += 1
+            except BaseException as exc:
+                con.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"could not delete from the store {self.path}: {exc}") from None
+                raise
+        return len(keys)
+
     def _code_id_map(self, codes: set[str]) -> dict[str, int]:
         missing = [c for c in codes if c not in self._code_ids]
         if missing:
