@@ -77,7 +77,9 @@ def speed() -> None:
     start = time.perf_counter()
     sg = RuleSet.default("safeguarding")
     sg.apply("warm up")
-    print(f"compile built-in safeguarding rules: {time.perf_counter() - start:.2f} s ({len(sg)} rules)")
+    print(
+        f"compile built-in safeguarding rules: {time.perf_counter() - start:.2f} s ({len(sg)} rules)"
+    )
     start = time.perf_counter()
     asrs = RuleSet.default("asrs")
     asrs.apply("warm up")
@@ -94,7 +96,7 @@ def speed() -> None:
             continue
         tfidf = TfidfVectorizer(ngram_range=(1, 2)).fit(texts)
         r_rules = rate(rules.apply, texts)
-        r_tfidf = rate(lambda x: tfidf.transform([x]), texts)
+        r_tfidf = rate(lambda x, v=tfidf: v.transform([x]), texts)
         r_words = rate(lambda x: re.findall(r"\w+", x), texts)
         print(
             f"{name}: {len(texts)} reports of 1,500 chars: rules {r_rules:,.0f}/s; "
@@ -103,7 +105,9 @@ def speed() -> None:
         )
         batch = time.perf_counter()
         rules.code_scores(texts)
-        print(f"{name}: code_scores on {len(texts)} reports: {len(texts) / (time.perf_counter() - batch):,.0f}/s")
+        print(
+            f"{name}: code_scores on {len(texts)} reports: {len(texts) / (time.perf_counter() - batch):,.0f}/s"
+        )
 
 
 def adversarial() -> None:
@@ -133,7 +137,11 @@ def sentences() -> None:
     from humanfactors.rules import RuleSet
 
     rules = RuleSet.default()
-    rows = [json.loads(x) for x in (ROOT / "tests" / "data" / "rule_sentences.jsonl").read_text().splitlines() if x]
+    rows = [
+        json.loads(x)
+        for x in (ROOT / "tests" / "data" / "rule_sentences.jsonl").read_text().splitlines()
+        if x
+    ]
     tp: Counter[str] = Counter()
     fp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
@@ -174,7 +182,9 @@ def corpus() -> None:
         t = sum(v for k, v in tp.items() if k.split(".")[0] == fam)
         f_p = sum(v for k, v in fp.items() if k.split(".")[0] == fam)
         f_n = sum(v for k, v in fn.items() if k.split(".")[0] == fam)
-        print(f"  {fam:5s} P={t / max(t + f_p, 1):.2f} R={t / max(t + f_n, 1):.2f} (tp={t} fp={f_p} fn={f_n})")
+        print(
+            f"  {fam:5s} P={t / max(t + f_p, 1):.2f} R={t / max(t + f_n, 1):.2f} (tp={t} fp={f_p} fn={f_n})"
+        )
     codes = sorted(set(tp) | set(fp) | set(fn))
     print("  per code:")
     for c in codes:
@@ -206,12 +216,16 @@ def asrs_quality() -> None:
             fp[c] += 1
         for c in gold - pred:
             fn[c] += 1
-    print(f"ASRS dev.csv ({len(rows)} reports): per-code precision / recall (base rate = support / n)")
+    print(
+        f"ASRS dev.csv ({len(rows)} reports): per-code precision / recall (base rate = support / n)"
+    )
     for c in tax.codes:
         p = tp[c] / max(tp[c] + fp[c], 1)
         r = tp[c] / max(tp[c] + fn[c], 1)
         f1 = 2 * p * r / (p + r) if p + r else 0.0
-        print(f"  {c:26s} P={p:.2f} R={r:.2f} F1={f1:.2f} support={tp[c] + fn[c]} base={(tp[c] + fn[c]) / len(rows):.2f}")
+        print(
+            f"  {c:26s} P={p:.2f} R={r:.2f} F1={f1:.2f} support={tp[c] + fn[c]} base={(tp[c] + fn[c]) / len(rows):.2f}"
+        )
     t, f_p, f_n = sum(tp.values()), sum(fp.values()), sum(fn.values())
     p, r = t / (t + f_p), t / (t + f_n)
     print(f"  micro P={p:.2f} R={r:.2f} F1={2 * p * r / (p + r):.2f}")

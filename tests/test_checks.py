@@ -53,8 +53,14 @@ def test_checks_fire(text: str, code: str) -> None:
 @pytest.mark.parametrize(
     "text, code",
     [
-        ("The team shared the view that the family was coping at the time, based on what was known.", "CHK.HINDSIGHT"),
-        ("The worker visited, and the manager agreed the plan because the history was read.", "CHK.BLAME"),
+        (
+            "The team shared the view that the family was coping at the time, based on what was known.",
+            "CHK.HINDSIGHT",
+        ),
+        (
+            "The worker visited, and the manager agreed the plan because the history was read.",
+            "CHK.BLAME",
+        ),
         (LONG_OK, "CHK.NO_ANALYSIS"),
         (LONG_OK, "CHK.TOO_SHORT"),
     ],
@@ -79,8 +85,14 @@ def test_no_analysis_on_a_purely_descriptive_report() -> None:
 @pytest.mark.parametrize(
     "actions, fires",
     [
-        ("Recommendation: all staff will be reminded of the procedure and attend refresher training.", True),
-        ("Recommendation: staff will be reminded of the procedure, and caseloads will be reduced to 18.", False),
+        (
+            "Recommendation: all staff will be reminded of the procedure and attend refresher training.",
+            True,
+        ),
+        (
+            "Recommendation: staff will be reminded of the procedure, and caseloads will be reduced to 18.",
+            False,
+        ),
         ("Recommendation: the system will be changed so the alert shows on the front page.", False),
     ],
 )
@@ -94,7 +106,9 @@ def test_procedural_fix(actions: str, fires: bool) -> None:
 
 
 def test_identifiable_never_quotes_the_identifier() -> None:
-    text = LONG_OK + " Mum can be reached on 07700 900123 or jane.doe@example.com, postcode B19 3QT."
+    text = (
+        LONG_OK + " Mum can be reached on 07700 900123 or jane.doe@example.com, postcode B19 3QT."
+    )
     issues = {i.code: i for i in check(text)}
     issue = issues["CHK.IDENTIFIABLE"]
     assert issue.severity is Severity.ERROR
@@ -107,21 +121,33 @@ def test_identifiable_never_quotes_the_identifier() -> None:
 def test_identifiable_falls_back_without_the_redactor(monkeypatch: pytest.MonkeyPatch) -> None:
     real_import = builtins.__import__
 
-    def no_redact(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+    def no_redact(
+        name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0
+    ) -> Any:
         if (level and fromlist and "redact" in fromlist) or name.endswith("redact"):
             raise ImportError("redact unavailable")
         return real_import(name, globals, locals, fromlist, level)
 
     monkeypatch.delitem(sys.modules, "humanfactors.redact", raising=False)
     monkeypatch.setattr(builtins, "__import__", no_redact)
-    text = LONG_OK + " NHS number 943 476 5919, phone 07700 900123, email a.b@example.org, postcode B19 3QT."
+    text = (
+        LONG_OK
+        + " NHS number 943 476 5919, phone 07700 900123, email a.b@example.org, postcode B19 3QT."
+    )
     issue = {i.code: i for i in check(text)}["CHK.IDENTIFIABLE"]
-    assert {ev.text for ev in issue.evidence} == {"943 476 5919", "07700 900123", "a.b@example.org", "B19 3QT"}
+    assert {ev.text for ev in issue.evidence} == {
+        "943 476 5919",
+        "07700 900123",
+        "a.b@example.org",
+        "B19 3QT",
+    }
     assert "NHS_NUMBER" in issue.message and "943" not in issue.message
 
 
 def test_incident_fields_and_near_miss_recovery() -> None:
-    bare = Incident(id="x", narrative="It was a near miss: the letter went to the wrong address. " * 3)
+    bare = Incident(
+        id="x", narrative="It was a near miss: the letter went to the wrong address. " * 3
+    )
     assert "CHK.MISSING_FIELDS" in codes(bare)
     near = Incident(
         id="y",
@@ -132,7 +158,9 @@ def test_incident_fields_and_near_miss_recovery() -> None:
     got = codes(near)
     assert "CHK.NO_RECOVERY" in got and "CHK.MISSING_FIELDS" not in got
     recovered = near.model_copy(
-        update={"narrative": near.narrative + "The housing officer noticed and handed it back unopened."}
+        update={
+            "narrative": near.narrative + "The housing officer noticed and handed it back unopened."
+        }
     )
     assert "CHK.NO_RECOVERY" not in codes(recovered)
     # a plain text gets no field check

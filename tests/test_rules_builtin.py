@@ -55,20 +55,28 @@ def test_family_precision_and_recall(rules: RuleSet, family: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "row", [r for r in ROWS if r["kind"] == "positive"], ids=lambda r: r["codes"][0] + ":" + r["text"][:30]
+    "row",
+    [r for r in ROWS if r["kind"] == "positive"],
+    ids=lambda r: r["codes"][0] + ":" + r["text"][:30],
 )
 def test_positive_sentences(rules: RuleSet, row: dict[str, object]) -> None:
     found = {f.code for f in rules.apply(str(row["text"]))}
     assert set(row["codes"]) <= found  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("row", [r for r in ROWS if r["kind"] == "negated"], ids=lambda r: r["text"][:40])
+@pytest.mark.parametrize(
+    "row", [r for r in ROWS if r["kind"] == "negated"], ids=lambda r: r["text"][:40]
+)
 def test_negated_sentences_do_not_fire(rules: RuleSet, row: dict[str, object]) -> None:
     assert {f.code for f in rules.apply(str(row["text"]))} == set(row["codes"])  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("row", [r for r in ROWS if r["kind"] == "hedged"], ids=lambda r: r["text"][:40])
-def test_hedged_sentences_fire_with_lower_confidence(rules: RuleSet, row: dict[str, object]) -> None:
+@pytest.mark.parametrize(
+    "row", [r for r in ROWS if r["kind"] == "hedged"], ids=lambda r: r["text"][:40]
+)
+def test_hedged_sentences_fire_with_lower_confidence(
+    rules: RuleSet, row: dict[str, object]
+) -> None:
     (code,) = row["codes"]  # type: ignore[misc]
     found = {f.code: f for f in rules.apply(str(row["text"]))}
     assert code in found
@@ -83,10 +91,16 @@ def test_hedged_sentences_fire_with_lower_confidence(rules: RuleSet, row: dict[s
         ("DNA x3 at the clinic.", "FAM.NON_ENGAGEMENT"),
         ("The LADO was contacted after the DSL challenged the head's decision.", "PROT.CHALLENGE"),
         ("The MASH checks were not completed with health.", "CF.TEAM.INFO_SHARING"),
-        ("The section 47 was skipped because the family were leaving the country that night.", "VIOL.EXCEPTIONAL"),
+        (
+            "The section 47 was skipped because the family were leaving the country that night.",
+            "VIOL.EXCEPTIONAL",
+        ),
         ("The CP plan was emailed to the wrong parent.", "ERR.SLIP"),
         ("The TM had 12 workers to supervise.", "CF.TEAM.SUPERVISION"),
-        ("The ICPC went ahead without the police report because no officer was available.", "VIOL.SITUATIONAL"),
+        (
+            "The ICPC went ahead without the police report because no officer was available.",
+            "VIOL.SITUATIONAL",
+        ),
     ],
 )
 def test_abbreviations_and_practice_language(rules: RuleSet, text: str, code: str) -> None:
@@ -96,7 +110,16 @@ def test_abbreviations_and_practice_language(rules: RuleSet, text: str, code: st
 def test_builtin_rule_files_are_readable_data() -> None:
     base = Path(__file__).resolve().parents[1] / "src" / "humanfactors" / "rules" / "builtin"
     files = sorted(p.name for p in (base / "safeguarding").glob("*.toml"))
-    assert files == ["anl.toml", "bias.toml", "cf.toml", "err.toml", "fam.toml", "grp.toml", "prot.toml", "viol.toml"]
+    assert files == [
+        "anl.toml",
+        "bias.toml",
+        "cf.toml",
+        "err.toml",
+        "fam.toml",
+        "grp.toml",
+        "prot.toml",
+        "viol.toml",
+    ]
     for path in (base / "safeguarding").glob("*.toml"):
         rs = RuleSet.from_toml(path)
         assert all(r.description for r in rs)

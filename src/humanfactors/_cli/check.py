@@ -19,9 +19,13 @@ _CODED_FIELDS = ("codes", "evidence", "pii")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", help="file of text lines or JSONL incident records, or - for stdin")
+    parser.add_argument(
+        "input", help="file of text lines or JSONL incident records, or - for stdin"
+    )
     parser.add_argument("-o", "--output", default=None, help="write JSONL here instead of stdout")
-    parser.add_argument("--taxonomy", default=None, help="taxonomy for the near-miss recovery check")
+    parser.add_argument(
+        "--taxonomy", default=None, help="taxonomy for the near-miss recovery check"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,7 +70,11 @@ def run(args: argparse.Namespace) -> int:
                     continue
                 lines_out.append(
                     json.dumps(
-                        {"id": rec_id, "line": n, "issues": [i.model_dump(mode="json") for i in issues]},
+                        {
+                            "id": rec_id,
+                            "line": n,
+                            "issues": [i.model_dump(mode="json") for i in issues],
+                        },
                         ensure_ascii=False,
                     )
                 )

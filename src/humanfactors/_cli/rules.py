@@ -11,10 +11,16 @@ HELP = "list the built-in (or a file's) rules, optionally for one code prefix"
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--taxonomy", default="safeguarding", help="taxonomy of the built-in rules: safeguarding or asrs"
+        "--taxonomy",
+        default="safeguarding",
+        help="taxonomy of the built-in rules: safeguarding or asrs",
     )
-    parser.add_argument("--code", default=None, metavar="PREFIX", help="only rules for this code or below")
-    parser.add_argument("--file", default=None, metavar="PATH", help="list (and validate) a TOML rule file instead")
+    parser.add_argument(
+        "--code", default=None, metavar="PREFIX", help="only rules for this code or below"
+    )
+    parser.add_argument(
+        "--file", default=None, metavar="PATH", help="list (and validate) a TOML rule file instead"
+    )
     parser.add_argument("--json", action="store_true", help="print the rules as JSON")
 
 
@@ -22,7 +28,9 @@ def run(args: argparse.Namespace) -> int:
     from ..rules import RuleSet
 
     if args.file:
-        rules = RuleSet.from_toml(args.file, taxonomy=None if args.taxonomy == "safeguarding" else args.taxonomy)
+        rules = RuleSet.from_toml(
+            args.file, taxonomy=None if args.taxonomy == "safeguarding" else args.taxonomy
+        )
     else:
         rules = RuleSet.default(args.taxonomy)
     if args.code:
@@ -34,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
     out = sys.stdout
     for rule in rules:
         phrases = len(rule.patterns) + len(rule.regex)
-        out.write(f"{rule.id:<34} {rule.code:<28} {rule.confidence:.2f}  {phrases:>3} patterns  {rule.description}\n")
+        out.write(
+            f"{rule.id:<34} {rule.code:<28} {rule.confidence:.2f}  {phrases:>3} patterns  {rule.description}\n"
+        )
     out.write(f"{len(rules)} rules for {len(rules.codes)} codes (taxonomy {rules.taxonomy.name})\n")
     return 0

@@ -21,7 +21,30 @@ _TOKEN = re.compile(r"\w+(?:['’]\w+)*")
 _BOUNDARY = re.compile(r"[.!?]+['\"’”)\]]*(?=\s)|[.!?]+['\"’”)\]]*\Z|\n")
 # Words after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset(
-    "dr mr mrs ms mx prof st no nos approx e.g eg i.e ie etc vs cf fig incl re tel ref".split()
+    [
+        "dr",
+        "mr",
+        "mrs",
+        "ms",
+        "mx",
+        "prof",
+        "st",
+        "no",
+        "nos",
+        "approx",
+        "e.g",
+        "eg",
+        "i.e",
+        "ie",
+        "etc",
+        "vs",
+        "cf",
+        "fig",
+        "incl",
+        "re",
+        "tel",
+        "ref",
+    ]
 )
 
 # Between two words of a phrase: spaces, a hyphen or slash, or an apostrophe-s boundary.
@@ -98,7 +121,9 @@ def segment(text: str) -> Segmented:
     toks = _TOKEN.findall(low)
     tok_starts = [m.start() for m in _TOKEN.finditer(low)]
     tok_ends = [a + len(t) for a, t in zip(tok_starts, toks, strict=True)]
-    return Segmented(text, tuple(starts), tuple(ends), tuple(tok_starts), tuple(tok_ends), tuple(toks))
+    return Segmented(
+        text, tuple(starts), tuple(ends), tuple(tok_starts), tuple(tok_ends), tuple(toks)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +151,8 @@ def _word_regex(word: str) -> str:
     # "follow-up" also matches "follow up" and "followup"; "didn't" also "didn’t"
     body = r"\s*/\s*".join(
         r"[\s\-]?".join(
-            "['’]".join(re.escape(piece) for piece in re.split("['’]", part)) for part in half.split("-")
+            "['’]".join(re.escape(piece) for piece in re.split("['’]", part))
+            for part in half.split("-")
         )
         for half in core.split("/")
     )
@@ -203,7 +229,7 @@ def compile_phrase(source: str) -> Phrase:
     info: list[tuple[bool, tuple[str, ...] | None]] = []  # items after the first
     for n, item in enumerate(items):
         group, group_opt, raw = item.group(1), item.group(2), item.group(3)
-        if raw is not None and "(" in raw or raw is not None and ")" in raw:
+        if (raw is not None and "(" in raw) or (raw is not None and ")" in raw):
             raise ValueError(f"misplaced parenthesis in phrase {source!r}")
         if raw is not None:
             gap = re.fullmatch(r"~(\d?)", raw)
@@ -240,7 +266,9 @@ def compile_phrase(source: str) -> Phrase:
                 for key in sorted(keys):
                     if key.endswith("*"):
                         if len(key) < 3:
-                            raise ValueError(f"a leading prefix needs at least 2 letters: {source!r}")
+                            raise ValueError(
+                                f"a leading prefix needs at least 2 letters: {source!r}"
+                            )
                         first_prefixes.append(key[:-1])
                         keyed.append((key[:-1], True, alt_body, None))
                     else:

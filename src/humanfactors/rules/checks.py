@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
-from ..models import Evidence, EventType, Incident, QualityIssue, Severity
+from ..models import EventType, Evidence, Incident, QualityIssue, Severity
 from ..taxonomy import Taxonomy
 
 __all__ = ["CHECK_CODES", "check"]
@@ -112,7 +112,10 @@ _SYSTEMIC: Final = re.compile(
     r"feedback\s+loop|shared\s+record|interoperab\w*|link(?:ing|ed)?\s+(?:the\s+)?systems)(?!\w)",
     re.IGNORECASE,
 )
-_NEAR_MISS: Final = re.compile(r"(?<!\w)(?:near[\s-]miss(?:es)?|nearly|almost|narrowly|could\s+have\s+(?:led|resulted|caused|been))(?!\w)", re.IGNORECASE)
+_NEAR_MISS: Final = re.compile(
+    r"(?<!\w)(?:near[\s-]miss(?:es)?|nearly|almost|narrowly|could\s+have\s+(?:led|resulted|caused|been))(?!\w)",
+    re.IGNORECASE,
+)
 _RECOVERY: Final = re.compile(
     r"(?<!\w)(?:notic\w*|spott\w*|picked\s+(?:it\s+|this\s+)?up|caught|identif\w*|realis\w*|realiz\w*|"
     r"recogni\w*|stopp\w*|prevent\w*|intercept\w*|recall\w*|retriev\w*|averted|contain\w*|queried|"
@@ -123,8 +126,18 @@ _RECOVERY: Final = re.compile(
 )
 # Fallback identifiers when the redaction module is not available.
 _FALLBACK_PII: Final = (
-    ("EMAIL", re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,5}(?![\w-])")),
-    ("UK_PHONE", re.compile(r"(?<![\w+])(?:\+44\s?7\d{3}|07\d{3}|\+44\s?[12]\d{2,3}|0[12]\d{2,3})[\s-]?\d{3}[\s-]?\d{3,4}(?!\w)")),
+    (
+        "EMAIL",
+        re.compile(
+            r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,5}(?![\w-])"
+        ),
+    ),
+    (
+        "UK_PHONE",
+        re.compile(
+            r"(?<![\w+])(?:\+44\s?7\d{3}|07\d{3}|\+44\s?[12]\d{2,3}|0[12]\d{2,3})[\s-]?\d{3}[\s-]?\d{3,4}(?!\w)"
+        ),
+    ),
     ("NHS_NUMBER", re.compile(r"(?<![\w-])\d{3}[ -]?\d{3}[ -]?\d{4}(?![\w-])")),
     ("POSTCODE", re.compile(r"(?<!\w)[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}(?!\w)")),
 )
@@ -155,8 +168,20 @@ def _ev(text: str, start: int, end: int) -> Evidence:
     return Evidence(start=start, end=max(end, start + 1), text=text[start : max(end, start + 1)])
 
 
-def _issue(code: str, message: str, suggestion: str, evidence: Iterable[Evidence] = (), severity: Severity = Severity.WARNING) -> QualityIssue:
-    return QualityIssue(code=code, message=message, suggestion=suggestion, severity=severity, evidence=tuple(evidence))
+def _issue(
+    code: str,
+    message: str,
+    suggestion: str,
+    evidence: Iterable[Evidence] = (),
+    severity: Severity = Severity.WARNING,
+) -> QualityIssue:
+    return QualityIssue(
+        code=code,
+        message=message,
+        suggestion=suggestion,
+        severity=severity,
+        evidence=tuple(evidence),
+    )
 
 
 def check(
@@ -289,7 +314,10 @@ def _has_recovery(text: str, taxonomy: str | Path | Taxonomy | None) -> bool:
         from .engine import RuleSet
 
         prot = RuleSet.default("safeguarding")
-        return any(f.code in ("PROT.DETECTION", "PROT.MITIGATION", "PROT.CHALLENGE") for f in prot.apply(text))
+        return any(
+            f.code in ("PROT.DETECTION", "PROT.MITIGATION", "PROT.CHALLENGE")
+            for f in prot.apply(text)
+        )
     return False
 
 
@@ -310,7 +338,9 @@ def _identifiable(text: str) -> list[QualityIssue]:
                     continue
                 spans.append((entity, m.start(), m.end()))
     except Exception as exc:  # the redactor failing must not stop the other checks
-        logger.warning("redaction analysis failed (%s); identifiers not checked", type(exc).__name__)
+        logger.warning(
+            "redaction analysis failed (%s); identifiers not checked", type(exc).__name__
+        )
         return [
             _issue(
                 "CHK.IDENTIFIABLE",

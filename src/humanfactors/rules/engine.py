@@ -46,12 +46,36 @@ logger = logging.getLogger(__name__)
 # -- negation and hedging ----------------------------------------------------------
 # Words that negate what follows them within a few words of the same clause.
 _NEG_WORDS: Final = frozenset(
-    "not no never without nor neither none nothing nobody cannot can't won't didn't "
-    "doesn't don't wasn't weren't isn't aren't hasn't haven't hadn't couldn't wouldn't "
-    "shouldn't".split()
+    [
+        "not",
+        "no",
+        "never",
+        "without",
+        "nor",
+        "neither",
+        "none",
+        "nothing",
+        "nobody",
+        "cannot",
+        "can't",
+        "won't",
+        "didn't",
+        "doesn't",
+        "don't",
+        "wasn't",
+        "weren't",
+        "isn't",
+        "aren't",
+        "hasn't",
+        "haven't",
+        "hadn't",
+        "couldn't",
+        "wouldn't",
+        "shouldn't",
+    ]
 )
 # After these, "not" does not negate ("not only", "not just").
-_NEG_RELEASE: Final = frozenset("only just least merely".split())
+_NEG_RELEASE: Final = frozenset(["only", "just", "least", "merely"])
 # Cues that negate the rest of the clause, however far away ("no evidence of ... X").
 _NEG_CLAUSE: Final = re.compile(
     r"(?<!\w)(?:no|nothing|never|little|not\s+any)\s+(?:evidence|indication|suggestion|sign|signs|"
@@ -72,14 +96,61 @@ _NEG_AFTER: Final = re.compile(
 )
 # Words that end the scope of a negation or hedge inside a sentence.
 _SCOPE_BREAK: Final = frozenset(
-    "but however although though yet because so whereas whilst while until unless "
-    "which who when after before instead meanwhile then".split()
+    [
+        "but",
+        "however",
+        "although",
+        "though",
+        "yet",
+        "because",
+        "so",
+        "whereas",
+        "whilst",
+        "while",
+        "until",
+        "unless",
+        "which",
+        "who",
+        "when",
+        "after",
+        "before",
+        "instead",
+        "meanwhile",
+        "then",
+    ]
 )
 # Hedges lower confidence: the writer is not sure that this happened.
 _HEDGE_WORDS: Final = frozenset(
-    "may might could possible possibly perhaps maybe probably likely unlikely potentially "
-    "appears appeared seem seems seemed suggests suggested apparently unclear "
-    "uncertain if whether query queried suspect suspected presumably".split()
+    [
+        "may",
+        "might",
+        "could",
+        "possible",
+        "possibly",
+        "perhaps",
+        "maybe",
+        "probably",
+        "likely",
+        "unlikely",
+        "potentially",
+        "appears",
+        "appeared",
+        "seem",
+        "seems",
+        "seemed",
+        "suggests",
+        "suggested",
+        "apparently",
+        "unclear",
+        "uncertain",
+        "if",
+        "whether",
+        "query",
+        "queried",
+        "suspect",
+        "suspected",
+        "presumably",
+    ]
 )
 _HEDGE_FACTOR: Final = 0.6
 _NEG_WINDOW: Final = 4  # words between a negation word and the match
@@ -166,7 +237,9 @@ class Rule:
     accept: AcceptHook | None = field(default=None, repr=False)
     _phrases: tuple[Phrase, ...] = field(init=False, repr=False, default=())
     _regexes: tuple[re.Pattern[str], ...] = field(init=False, repr=False, default=())
-    _context: dict[str, re.Pattern[str] | None] = field(init=False, repr=False, default_factory=dict)
+    _context: dict[str, re.Pattern[str] | None] = field(
+        init=False, repr=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -178,13 +251,21 @@ class Rule:
                 set_(self, name, tuple(str(v) for v in value))
             except TypeError:
                 raise RuleError(f"rule {self.id!r}: {name} must be a list of strings") from None
-        if not isinstance(self.id, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}", self.id):
+        if not isinstance(self.id, str) or not re.fullmatch(
+            r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}", self.id
+        ):
             raise RuleError(f"rule id {self.id!r} must be 1-128 letters, digits, '.', '_' or '-'")
         if not isinstance(self.code, str) or not self.code.strip():
             raise RuleError(f"rule {self.id!r}: code must be a non-empty string")
         conf = self.confidence
-        if isinstance(conf, bool) or not isinstance(conf, int | float) or not 0.0 < float(conf) <= 1.0:
-            raise RuleError(f"rule {self.id!r}: confidence must be a number in (0, 1], got {conf!r}")
+        if (
+            isinstance(conf, bool)
+            or not isinstance(conf, int | float)
+            or not 0.0 < float(conf) <= 1.0
+        ):
+            raise RuleError(
+                f"rule {self.id!r}: confidence must be a number in (0, 1], got {conf!r}"
+            )
         set_(self, "confidence", float(conf))
         if not self.patterns and not self.regex:
             raise RuleError(f"rule {self.id!r}: needs at least one pattern or regex")
@@ -272,12 +353,16 @@ class _Matcher:
                         words.setdefault(key, {}).setdefault((i, ph.source), []).append(body)
                     else:
                         for second in nxt:
-                            pairs.setdefault((key, second), {}).setdefault((i, ph.source), []).append(body)
+                            pairs.setdefault((key, second), {}).setdefault(
+                                (i, ph.source), []
+                            ).append(body)
 
         def build(table: dict[Any, dict[tuple[int, str], list[str]]]) -> dict[Any, Any]:
             return {
                 # each phrase's own compiled regex: trying its other first words fails at once
-                k: tuple((i, src, phrases[(i, src)].regex, phrases[(i, src)].required) for (i, src) in v)
+                k: tuple(
+                    (i, src, phrases[(i, src)].regex, phrases[(i, src)].required) for (i, src) in v
+                )
                 for k, v in table.items()
             }
 
@@ -335,7 +420,9 @@ class _Matcher:
                     if m.end() > m.start():
                         yield i, rx.pattern, m.start(), m.end()
 
-    def matches(self, text: str, faults: Counter[str], seg: Segmented | None = None) -> list[RuleMatch]:
+    def matches(
+        self, text: str, faults: Counter[str], seg: Segmented | None = None
+    ) -> list[RuleMatch]:
         seg = seg or segment(text)
         out: list[RuleMatch] = []
         seen: set[tuple[int, int, int]] = set()
@@ -432,11 +519,15 @@ def _negated(seg: Segmented, start: int, end: int, s_start: int, s_end: int) -> 
     window_start = seg.token_starts[lo] if lo < j else start
     before = text[window_start:start]
     cue = None
-    for cue in _NEG_CLAUSE.finditer(before):
-        pass
+    for found in _NEG_CLAUSE.finditer(before):
+        cue = found  # the last clause-wide cue before the match
     if cue is not None:
         between = before[cue.end() :]
-        if not re.search(r"(?<!\w)(?:but|however|although|though|yet|because|whereas|instead)(?!\w)|[;:]", between, re.IGNORECASE):
+        if not re.search(
+            r"(?<!\w)(?:but|however|although|though|yet|because|whereas|instead)(?!\w)|[;:]",
+            between,
+            re.IGNORECASE,
+        ):
             return True
     after = text[end : min(s_end, end + 80)]
     return bool(_NEG_AFTER.match(after))
@@ -445,7 +536,9 @@ def _negated(seg: Segmented, start: int, end: int, s_start: int, s_end: int) -> 
 @functools.lru_cache(maxsize=4096)
 def _vocabulary(phrase: str) -> frozenset[str]:
     """The literal words of a phrase, lower-cased (prefix words without their star)."""
-    return frozenset(w.rstrip("*?").lower().replace("’", "'") for w in re.split(r"[\s()|]+", phrase) if w)
+    return frozenset(
+        w.rstrip("*?").lower().replace("’", "'") for w in re.split(r"[\s()|]+", phrase) if w
+    )
 
 
 def _inside(seg: Segmented, phrase: str, start: int, end: int, words: frozenset[str]) -> bool:
@@ -541,7 +634,9 @@ class CoverageReport:
                 f"{r.rule_id[:40]:<40} {r.code[:26]:<26} {r.fired:>6} {r.coverage:>6.3f} "
                 f"{r.overlaps:>7.3f} {r.conflicts:>8.3f} {acc:>5} {r.faults:>6}"
             )
-        lines.append(f"{self.n_texts} texts; {self.total_coverage:.1%} have at least one rule firing")
+        lines.append(
+            f"{self.n_texts} texts; {self.total_coverage:.1%} have at least one rule firing"
+        )
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -571,7 +666,9 @@ class RuleSet:
     (1, ['lapse.forgot'])
     """
 
-    def __init__(self, rules: Iterable[Rule] = (), *, taxonomy: str | Path | Taxonomy | None = None) -> None:
+    def __init__(
+        self, rules: Iterable[Rule] = (), *, taxonomy: str | Path | Taxonomy | None = None
+    ) -> None:
         self.taxonomy: Taxonomy = load_taxonomy(taxonomy)
         self._rules: dict[str, Rule] = {}
         self._matcher: _Matcher | None = None
@@ -681,7 +778,9 @@ class RuleSet:
         return cls._from_blob(blob, str(p), taxonomy)
 
     @classmethod
-    def _from_blob(cls, blob: bytes, source: str, taxonomy: str | Path | Taxonomy | None) -> RuleSet:
+    def _from_blob(
+        cls, blob: bytes, source: str, taxonomy: str | Path | Taxonomy | None
+    ) -> RuleSet:
         rules, declared = _parse_rule_file(blob, source)
         out = cls(taxonomy=taxonomy if taxonomy is not None else declared)
         lines = _rule_lines(blob)
@@ -837,7 +936,9 @@ class RuleSet:
                 coverage=fired[rid] / denom,
                 overlaps=overlap[rid] / denom,
                 conflicts=conflict[rid] / denom,
-                accuracy=(correct[rid] / fired[rid] if fired[rid] else None) if label_list is not None else None,
+                accuracy=(correct[rid] / fired[rid] if fired[rid] else None)
+                if label_list is not None
+                else None,
                 faults=self.faults[rid] - faults_before[rid],
             )
             for rid in ids
@@ -889,7 +990,19 @@ def _finding(code: str, matches: list[RuleMatch], text: str) -> Finding:
 
 # -- rule files ---------------------------------------------------------------------------
 _RULE_KEYS: Final = frozenset(
-    "id code description confidence patterns regex requires unless boost dampen negatable".split()
+    [
+        "id",
+        "code",
+        "description",
+        "confidence",
+        "patterns",
+        "regex",
+        "requires",
+        "unless",
+        "boost",
+        "dampen",
+        "negatable",
+    ]
 )
 
 
@@ -911,7 +1024,9 @@ def _parse_rule_file(blob: bytes, source: str) -> tuple[list[Rule], str | None]:
         raise RuleError(f"{source}: invalid TOML: {exc}") from None
     extra = set(data) - {"ruleset", "rules"}
     if extra:
-        raise RuleError(f"{source}: unknown top-level keys {sorted(extra)}; expected [ruleset] and [[rules]]")
+        raise RuleError(
+            f"{source}: unknown top-level keys {sorted(extra)}; expected [ruleset] and [[rules]]"
+        )
     head = data.get("ruleset", {})
     if not isinstance(head, Mapping):
         raise RuleError(f"{source}: [ruleset] must be a table")
@@ -931,7 +1046,9 @@ def _parse_rule_file(blob: bytes, source: str) -> tuple[list[Rule], str | None]:
         rid = item.get("id", f"#{n + 1}")
         unknown = set(item) - _RULE_KEYS
         if unknown:
-            raise RuleError(f"{where}: rule {rid!r}: unknown keys {sorted(unknown)}; allowed: {sorted(_RULE_KEYS)}")
+            raise RuleError(
+                f"{where}: rule {rid!r}: unknown keys {sorted(unknown)}; allowed: {sorted(_RULE_KEYS)}"
+            )
         for key in ("id", "code"):
             if not isinstance(item.get(key), str):
                 raise RuleError(f"{where}: rule {rid!r}: {key!r} is required and must be a string")
@@ -964,7 +1081,7 @@ def _builtin_files(name: str) -> list[tuple[bytes, str]]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _builtin(name: str) -> tuple[tuple[Rule, ...], _Matcher]:
     rs = RuleSet(taxonomy=name)
     for blob, source in _builtin_files(name):
