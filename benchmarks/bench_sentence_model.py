@@ -56,21 +56,28 @@ def redacted(split: str) -> tuple[list[str], list[list[str]], list[list[tuple[st
 
 
 SETTINGS: dict[str, dict[str, Any]] = {
-    "max": {},
-    "top2": {"pooling": "top2"},
-    "C=2": {"C": 2.0},
-    "C=8": {"C": 8.0},
+    "max": {"blend": 0.0},
+    "default": {},
+    "top2": {"blend": 0.0, "pooling": "top2"},
+    "C=2": {"C": 2.0, "blend": 0.0},
+    "C=8": {"C": 8.0, "blend": 0.0},
     "blend=0.2": {"blend": 0.2},
     "blend=0.35": {"blend": 0.35},
     "blend=0.5": {"blend": 0.5},
-    "rules=0.3": {"rule_weight": 0.3},
+    "rules=0.3": {"blend": 0.0, "rule_weight": 0.3},
     "blend=0.35+rules=0.3": {"blend": 0.35, "rule_weight": 0.3},
-    "chars(3,5)": {"char_ngram_range": (3, 5)},
+    "chars(3,5)": {"blend": 0.0, "char_ngram_range": (3, 5)},
     "blend=0.65": {"blend": 0.65},
     "blend=0.8": {"blend": 0.8},
     "blend=0.5+rules=0.3": {"blend": 0.5, "rule_weight": 0.3},
     "blend=0.5+top2": {"blend": 0.5, "pooling": "top2"},
-    "ngram(1,3)": {"word_ngram_range": (1, 3)},
+    "blend=0.4": {"blend": 0.4},
+    "blend=0.6": {"blend": 0.6},
+    "report_C=2": {"report_C": 2.0},
+    "report_C=10": {"report_C": 10.0},
+    "min_df=2": {"min_df": 2},
+    "blend=0.5+chars(3,5)": {"char_ngram_range": (3, 5)},
+    "ngram(1,3)": {"blend": 0.0, "word_ngram_range": (1, 3)},
 }
 
 
