@@ -245,7 +245,7 @@ class Analyser:
         if explain is None:
             return {}
         try:
-            items = explain(text)
+            items = explain(text, top=_MODEL_EVIDENCE_TERMS, codes=codes)
         except Exception:  # explanation is a courtesy; never lose the finding over it
             log.debug("model explanation failed", exc_info=True)
             return {}
@@ -289,7 +289,9 @@ class Analyser:
             return []
         from .rules import check
 
-        issues = [q for q in check(inc, taxonomy=self._tax) if not (spans and q.code == "CHK.IDENTIFIABLE")]
+        # After redaction the scan for identifiers would find only placeholders: the
+        # redactions themselves are reported below instead.
+        issues = check(inc, taxonomy=self._tax, identifiable=self._redactor is None)
         if spans:
             kinds = sorted({s.entity for s in spans})
             issues.append(QualityIssue(

@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable
@@ -188,6 +189,7 @@ def check(
     text_or_incident: str | Incident,
     *,
     taxonomy: str | Path | Taxonomy | None = None,
+    identifiable: bool = True,
 ) -> list[QualityIssue]:
     """Check a report for what limits learning from it.
 
@@ -198,6 +200,10 @@ def check(
     taxonomy : str, Path or Taxonomy, optional
         When it is ``safeguarding`` (the default), the built-in protective rules also
         count as an account of recovery for ``CHK.NO_RECOVERY``.
+
+    identifiable : bool
+        Scan for personal data (``CHK.IDENTIFIABLE``). The pipeline turns this off when
+        it has already redacted the text and reports the redactions itself.
 
     Returns
     -------
@@ -264,7 +270,8 @@ def check(
                     [_ev(text, a, b) for a, b in procedural[:10]],
                 )
             )
-    issues.extend(_identifiable(text))
+    if identifiable:
+        issues.extend(_identifiable(text))
     if text.strip() and n_words < _MIN_WORDS:
         issues.append(
             _issue(
@@ -321,12 +328,17 @@ def _has_recovery(text: str, taxonomy: str | Path | Taxonomy | None) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=1)
+def _shared_redactor() -> Any:
+    from .. import redact as _redact  # written separately; optional at run time
+
+    return _redact.Redactor()
+
+
 def _identifiable(text: str) -> list[QualityIssue]:
     spans: list[tuple[str, int, int]] = []
     try:
-        from .. import redact as _redact  # written separately; optional at run time
-
-        found: Any = _redact.Redactor().analyze(text)
+        found: Any = _shared_redactor().analyze(text)
         for item in found:
             start, end = int(item.start), int(item.end)
             if 0 <= start < end <= len(text):
