@@ -84,7 +84,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--screen", nargs="*", default=None, help="settings to screen (default: all)")
-    ap.add_argument("--params", default="", help="model params as k=v,... (python literals)")
+    ap.add_argument("--params", default="", help="model params as k=v;k=v (python literals)")
     ap.add_argument("--cv", type=int, default=5)
     args = ap.parse_args()
 
@@ -111,7 +111,7 @@ def main() -> None:
         return
 
     params: dict[str, Any] = {}
-    for item in filter(None, args.params.split(",")):
+    for item in filter(None, args.params.split(";")):
         key, value = item.split("=", 1)
         params[key] = ast.literal_eval(value)
     test_texts, test_labels, _ = redacted("test")

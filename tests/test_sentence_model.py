@@ -167,7 +167,10 @@ def test_without_evidence_reports_are_whole_units() -> None:
     texts, labels, evidence = _corpus()
     mixed = [None if i % 2 else ev for i, ev in enumerate(evidence)]
     for ev in (None, mixed):
-        m = SentenceEvidenceClassifier(cv=0).fit(texts, labels, evidence=ev)
+        m = SentenceEvidenceClassifier(cv=0, char_ngram_range=None).fit(
+            texts, labels, evidence=ev
+        )
+        assert m.char_vectorizer_ is None
         assert m.predict_codes(["I forgot to send the referral."]) == [["ERR.LAPSE"]]
     assert m.thresholds_.tolist() == [0.5, 0.5]
 

@@ -181,8 +181,10 @@ class SentenceEvidenceClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
         (``level=`` and ``use_rules=`` then do not apply).
     word_ngram_range : tuple of int, default (1, 2)
         Word n-gram sizes of the sentence and report TF-IDF features.
-    char_ngram_range : tuple of int or None, default None
-        Add ``char_wb`` character n-grams of these sizes to the sentence features.
+    char_ngram_range : tuple of int or None, default (3, 4)
+        Add ``char_wb`` character n-grams of these sizes to the sentence features
+        (``None``: words only; faster, and about 0.02 lower macro-F1 on the bundled
+        corpus).
     min_df : int, default 1
         Minimum number of sentences (reports, for the report model) a term must occur in.
     C : float, default 4.0
@@ -243,7 +245,7 @@ class SentenceEvidenceClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
         *,
         taxonomy: str | Path | Taxonomy | None = "safeguarding",
         word_ngram_range: tuple[int, int] = (1, 2),
-        char_ngram_range: tuple[int, int] | None = None,
+        char_ngram_range: tuple[int, int] | None = (3, 4),
         min_df: int = 1,
         C: float = 4.0,
         report_C: float = 4.0,
