@@ -99,3 +99,19 @@ def test_jobs_2_matches_jobs_1(tmp_path):
     assert main(["analyse", str(EXAMPLES), "-o", str(a), *FAST]) == 0
     assert main(["analyse", str(EXAMPLES), "-o", str(b), "--jobs", "2", "--batch-size", "2", *FAST]) == 0
     assert read_jsonl(a) == read_jsonl(b)
+
+
+def test_oversized_and_wrongly_encoded_records_are_reported_and_processing_goes_on(tmp_path):
+    src = tmp_path / "in.jsonl"
+    big = "x" * 10_000_001
+    src.write_bytes(
+        b'{"id": "big", "narrative": "' + big.encode() + b'"}\n'
+        + '{"id": "latin", "narrative": "Caf\u00e9 visit missed"}\n'.encode("latin-1")
+        + b'{"id": "ok", "narrative": "I forgot to book the interpreter for the visit."}\n'
+    )
+    out, errs = tmp_path / "out.jsonl", tmp_path / "errors.jsonl"
+    assert main(["analyse", str(src), "-o", str(out), "--errors", str(errs), *FAST]) == 1
+    assert [r["incident"]["id"] for r in read_jsonl(out)] == ["ok"]
+    errors = read_jsonl(errs)
+    assert [e["line"] for e in errors] == [1, 2]
+    assert "big" not in errors[1]["error"] and len(errs.read_text()) < 2000
