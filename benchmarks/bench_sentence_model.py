@@ -126,7 +126,8 @@ def main() -> None:
     def new() -> Any:
         return SentenceEvidenceClassifier(taxonomy="safeguarding", random_state=0, **params)
 
-    print(f"train {len(texts)} reports, test {len(test_texts)}; new model params {params or 'defaults'}")
+    print(f"train {len(texts)} reports, test {len(test_texts)}; "
+          f"new model params {params or 'defaults'}")
     for name, make, with_ev in (("old (HumanFactorsClassifier)", old, False),
                                 ("new (SentenceEvidenceClassifier)", new, True)):
         oof = np.zeros_like(y_train)

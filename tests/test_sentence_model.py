@@ -83,6 +83,7 @@ def test_redacted_evidence_moves_offsets_onto_the_redacted_text() -> None:
     edits = [_edit(0, 10, "[PERSON_1]"), _edit(34, 43, "[P2]")]
     red = "[PERSON_1] forgot the visit. Call [P2] now."
     ev = [("ERR.LAPSE", 11, 28), ("X", 29, 47), ("Y", 5, 17)]
+    assert original[11:28] == "forgot the visit." and original[29:47] == "Call Bob Jones now"
     out = redacted_evidence(ev, edits)
     assert red[out[0][1] : out[0][2]] == "forgot the visit."
     assert red[out[1][1] : out[1][2]] == "Call [P2] now"
@@ -96,7 +97,7 @@ def test_redacted_evidence_with_the_real_redactor() -> None:
     text = "Jane Smith visited 12 High Street. I forgot the referral for Jane Smith."
     red = Redactor().redact(text)
     start = text.index("I forgot")
-    (code, s, e), = redacted_evidence([("ERR.LAPSE", start, len(text))], red.spans)
+    (_, s, e), = redacted_evidence([("ERR.LAPSE", start, len(text))], red.spans)
     assert red.text[s:e].startswith("I forgot the referral for ")
     assert e == len(red.text)
 

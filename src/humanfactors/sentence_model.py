@@ -544,7 +544,9 @@ class SentenceEvidenceClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
         taxonomy = None if self.taxonomy is None else load_taxonomy(self.taxonomy)
         lists = F.label_lists(y, _NAME)
         if len(lists) != len(texts):
-            raise InputError(f"{_NAME}.fit: X has {len(texts)} texts but y has {len(lists)} label lists")
+            raise InputError(
+                f"{_NAME}.fit: X has {len(texts)} texts but y has {len(lists)} label lists"
+            )
         lists = F.canonical_labels(lists, taxonomy)
         classes = F.order_classes([c for codes in lists for c in codes], taxonomy)
         if not classes:
@@ -764,7 +766,9 @@ class SentenceEvidenceClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
                 if c in index:
                     Y[i, index[c]] = 1
         return float(
-            f1_score(Y, self.predict(X), average="micro", zero_division=0.0, sample_weight=sample_weight)
+            f1_score(
+                Y, self.predict(X), average="micro", zero_division=0.0, sample_weight=sample_weight
+            )
         )
 
     # -- explanations ------------------------------------------------------------------
@@ -795,7 +799,8 @@ class SentenceEvidenceClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
             raise InputError(f"{_NAME}.explain: top must be an int >= 1, got {top!r}")
         proba = self.predict_proba([text])[0]
         if codes is None:
-            cols = [int(j) for j in np.argsort(-proba, kind="stable") if proba[j] >= self.thresholds_[j]]
+            order = np.argsort(-proba, kind="stable")
+            cols = [int(j) for j in order if proba[j] >= self.thresholds_[j]]
         else:
             index = {c: j for j, c in enumerate(self.classes_)}
             cols = []
@@ -810,14 +815,14 @@ class SentenceEvidenceClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
         P = self._sentence_proba(self._parts(), [text[s:e] for s, e in spans])
         result = []
         for j in cols:
-            order = np.argsort(-P[:, j], kind="stable")[:top] if len(spans) else []
+            best: list[int] = [int(i) for i in np.argsort(-P[:, j], kind="stable")[:top]]
             terms = tuple(
                 SentenceContribution(
                     term=text[spans[i][0] : spans[i][1]],
                     weight=float(P[i, j]),
                     evidence=(Evidence.from_span(text, *spans[i]),),
                 )
-                for i in order
+                for i in best
             )
             result.append(
                 SentenceExplanation(
