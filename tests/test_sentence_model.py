@@ -273,3 +273,14 @@ def test_on_the_bundled_corpus() -> None:
             for term in item.terms:
                 (s, e), = term.spans
                 assert r.narrative[s:e] == term.term
+
+
+def test_skops_round_trip_with_the_class_trusted(fitted: SentenceEvidenceClassifier) -> None:
+    sio = pytest.importorskip("skops.io")
+    blob = sio.dumps(fitted)
+    assert sio.get_untrusted_types(data=blob) == [
+        "humanfactors.sentence_model.SentenceEvidenceClassifier"
+    ]
+    loaded = sio.loads(blob, trusted=sio.get_untrusted_types(data=blob))
+    texts = ["I forgot to send the referral.", "No interpreter was booked."]
+    np.testing.assert_array_equal(loaded.predict_proba(texts), fitted.predict_proba(texts))
