@@ -52,8 +52,9 @@ def main() -> None:
 
     from sklearn.model_selection import KFold
 
-    from humanfactors._default import build_default_model, training_texts_and_labels
+    from humanfactors._default import build_default_model, training_data
     from humanfactors.classifier import HumanFactorsClassifier
+    from humanfactors.sentence_model import SentenceEvidenceClassifier
     from humanfactors.corpus import load_corpus
     from humanfactors.redact import Redactor
     from humanfactors.rules import RuleSet
@@ -64,7 +65,7 @@ def main() -> None:
     test = load_corpus("test")
     test_texts = [redactor.redact(r.narrative).text for r in test]
     y_test = indicator([list(r.codes) for r in test], classes)
-    train_texts, train_labels = training_texts_and_labels()
+    train_texts, train_labels, train_evidence = training_data()
 
     rules = RuleSet.default("safeguarding")
     rule_codes = [sorted({f.code for f in rules.apply(t)}) for t in test_texts]
@@ -77,12 +78,18 @@ def main() -> None:
     y_model = indicator(model_codes, classes)
     y_both = np.maximum(y_model, y_rules)
 
-    # cross-validation of the model on the train split
+    # cross-validation on the train split: the default model, and the whole-report
+    # HumanFactorsClassifier for comparison
     oof = np.zeros((len(train_texts), len(classes)), dtype=int)
+    oof_report = np.zeros_like(oof)
     for tr, va in KFold(args.cv, shuffle=True, random_state=0).split(train_texts):
-        m = HumanFactorsClassifier(taxonomy="safeguarding", random_state=0)
-        m.fit([train_texts[i] for i in tr], [train_labels[i] for i in tr])
+        m = SentenceEvidenceClassifier(taxonomy="safeguarding", random_state=0)
+        m.fit([train_texts[i] for i in tr], [train_labels[i] for i in tr],
+              evidence=[train_evidence[i] for i in tr])
         oof[va] = indicator(m.predict_codes([train_texts[i] for i in va]), classes)
+        r = HumanFactorsClassifier(taxonomy="safeguarding", random_state=0)
+        r.fit([train_texts[i] for i in tr], [train_labels[i] for i in tr])
+        oof_report[va] = indicator(r.predict_codes([train_texts[i] for i in va]), classes)
     y_train = indicator(train_labels, classes)
     rules_train = indicator([sorted({f.code for f in rules.apply(t)}) for t in train_texts], classes)
 
@@ -104,6 +111,7 @@ def main() -> None:
         "test_bare_sklearn": scores(y_test, y_bare, classes),
         "cv_model": scores(y_train, oof, classes),
         "cv_model_plus_rules": scores(y_train, np.maximum(oof, rules_train), classes),
+        "cv_report_level_classifier": scores(y_train, oof_report, classes),
         "n_train": len(train_texts), "n_test": len(test), "fit_seconds": fit_s,
     }
     code = ("import time; t=time.perf_counter(); from humanfactors import default_model; "
@@ -116,7 +124,8 @@ def main() -> None:
         print(json.dumps(results, indent=2))
         return
     print(f"train {len(train_texts)} reports, test {len(test)}; default model fit {fit_s:.1f} s")
-    rows = ["test_rules", "test_model", "test_model_plus_rules", "test_bare_sklearn", "cv_model", "cv_model_plus_rules"]
+    rows = ["test_rules", "test_model", "test_model_plus_rules", "test_bare_sklearn", "cv_model",
+            "cv_model_plus_rules", "cv_report_level_classifier"]
     for key in rows:
         r = results[key]
         print(f"{key:24s} micro-F1 {r['micro_f1']:.3f}  macro-F1 {r['macro_f1']:.3f}")  # type: ignore[index]

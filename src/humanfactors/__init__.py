@@ -49,6 +49,7 @@ _LAZY: dict[str, str] = {
     "Rule": "humanfactors.rules",
     "RuleError": "humanfactors.exceptions",
     "RuleSet": "humanfactors.rules",
+    "SentenceEvidenceClassifier": "humanfactors.sentence_model",
     "Severity": "humanfactors.models",
     "Source": "humanfactors.models",
     "StoreError": "humanfactors.exceptions",
@@ -132,6 +133,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .rules import Rule, RuleSet, check
     from .store import IncidentStore
     from .classifier import HumanFactorsClassifier
+    from .sentence_model import SentenceEvidenceClassifier
     from .persistence import load_model, save_model
     from .agreement import coder_agreement
     from .audit import audit_labels

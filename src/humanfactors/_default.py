@@ -1,8 +1,9 @@
 """The embedded default model: trained from the bundled corpus, cached, never downloaded.
 
-The first call trains a :class:`~humanfactors.classifier.HumanFactorsClassifier` on the
-train split of the bundled corpus (redacted first, exactly as reports are at analysis
-time), deterministically, and saves it in the user cache directory under a key made of
+The first call trains a :class:`~humanfactors.sentence_model.SentenceEvidenceClassifier`
+on the train split of the bundled corpus (redacted first, exactly as reports are at
+analysis time, with the coders' evidence spans moved onto the redacted text, so the model
+learns from the sentences that show each factor), deterministically, and saves it in the user cache directory under a key made of
 the library version, the scikit-learn version and a hash of the corpus. Later calls, in
 this process or another, load that file. Concurrent first calls build it once (a file
 lock), and a damaged cache file is rebuilt rather than trusted.
@@ -24,7 +25,7 @@ from ._version import __version__
 from .exceptions import ModelLoadError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .classifier import HumanFactorsClassifier
+    from .sentence_model import SentenceEvidenceClassifier
 
 __all__ = ["cache_dir", "default_model", "default_model_path"]
 
@@ -48,7 +49,7 @@ def default_model_path() -> Path:
     from .corpus import corpus_fingerprint
 
     key = f"{__version__}-sk{sklearn.__version__}-{corpus_fingerprint()[:16]}"
-    return cache_dir() / f"default-{key}.hfmodel"
+    return cache_dir() / f"default-sentence-{key}.hfmodel"
 
 
 @contextlib.contextmanager
@@ -64,33 +65,45 @@ def _file_lock(path: Path) -> Iterator[None]:
         yield
 
 
-def training_texts_and_labels() -> tuple[list[str], list[list[str]]]:
-    """The default model's training data: the corpus train split, redacted."""
+def training_data() -> tuple[list[str], list[list[str]], list[list[tuple[str, int, int]]]]:
+    """The default model's training data: the corpus train split, redacted.
+
+    Returns texts, code lists, and per report the evidence spans ``(code, start, end)``
+    moved onto the redacted text.
+    """
     from .corpus import load_corpus
+    from .redact import Redactor
+    from .sentence_model import redacted_evidence
 
-    reports = load_corpus("train")
-    texts = [r.narrative for r in reports]
-    try:
-        from .redact import Redactor
-    except ImportError:  # pragma: no cover - redaction is part of the package
-        pass
-    else:
-        redactor = Redactor()
-        texts = [redactor.redact(t).text for t in texts]
-    return texts, [list(r.codes) for r in reports]
+    redactor = Redactor()
+    texts: list[str] = []
+    labels: list[list[str]] = []
+    evidence: list[list[tuple[str, int, int]]] = []
+    for report in load_corpus("train"):
+        red = redactor.redact(report.narrative)
+        texts.append(red.text)
+        labels.append(list(report.codes))
+        evidence.append(list(redacted_evidence(report.evidence, red.spans)))
+    return texts, labels, evidence
 
 
-def build_default_model() -> HumanFactorsClassifier:
+def training_texts_and_labels() -> tuple[list[str], list[list[str]]]:
+    """The default model's training texts (redacted) and code lists."""
+    texts, labels, _ = training_data()
+    return texts, labels
+
+
+def build_default_model() -> SentenceEvidenceClassifier:
     """Train the default model from the bundled corpus (deterministic)."""
-    from .classifier import HumanFactorsClassifier
+    from .sentence_model import SentenceEvidenceClassifier
 
-    texts, labels = training_texts_and_labels()
-    model = HumanFactorsClassifier(taxonomy="safeguarding", random_state=0)
-    return model.fit(texts, labels)
+    texts, labels, evidence = training_data()
+    model = SentenceEvidenceClassifier(taxonomy="safeguarding", random_state=0)
+    return model.fit(texts, labels, evidence=evidence)
 
 
 @functools.lru_cache(maxsize=1)
-def default_model() -> HumanFactorsClassifier:
+def default_model() -> SentenceEvidenceClassifier:
     """The embedded default classifier for the ``safeguarding`` taxonomy.
 
     Built on first use from the bundled corpus and cached on disk; no network.
@@ -121,6 +134,6 @@ def default_model() -> HumanFactorsClassifier:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         from .corpus import corpus_fingerprint
 
-        save_model(model, tmp, training_data={"sha256": corpus_fingerprint(), "n": len(model.classes_)})
+        save_model(model, tmp, training_data={"sha256": corpus_fingerprint(), "n": int(getattr(model, "n_train_", 0))})
         os.replace(tmp, path)
         return model

@@ -395,7 +395,10 @@ def _signed_here(header: Mapping[str, Any]) -> bool:
 
 
 #: Types of this library that a skops payload may hold besides skops' own defaults.
-SKOPS_TRUSTED_TYPES: tuple[str, ...] = ("humanfactors.classifier.HumanFactorsClassifier",)
+SKOPS_TRUSTED_TYPES: tuple[str, ...] = (
+    "humanfactors.classifier.HumanFactorsClassifier",
+    "humanfactors.sentence_model.SentenceEvidenceClassifier",
+)
 
 
 def _load_skops(payload: bytes, header: Mapping[str, Any], where: str) -> Any:
