@@ -29,6 +29,27 @@ _BUILDING_NAME = rf"(?:{_CAPWORD}\s+){{1,3}}{_BUILDING}"
 _TOWN = r"(?:,\s*[A-Z][a-z]+(?:[ \-](?:[A-Z][a-z]+|upon|on|under|le))*(?=,?\s*[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b))?"
 
 
+# Words one of which every match of a pattern contains (a fast test before the regex).
+_SUFFIX_WORDS = tuple(
+    w.rstrip("?").rstrip("s") if w.endswith("?") else w for w in _SUFFIX[3:-3].split("|")
+)
+_BUILDING_WORDS = tuple(_BUILDING[3:-3].split("|"))
+_FLAT_WORDS = ("Flat", "Apartment", "Apt", "Unit", "Room", "Maisonette", "Studio", "Bedsit", "Plot")
+_STREET_WORDS = (
+    "Road",
+    "Street",
+    "Avenue",
+    "Lane",
+    "Close",
+    "Drive",
+    "Crescent",
+    "Grove",
+    "Terrace",
+    "Gardens",
+    "Mews",
+    "Rise",
+)
+
 _GENERIC_STREETS = frozenset({"High", "Main", "Market", "Church", "Back", "Front", "Old", "New"})
 
 
@@ -47,18 +68,26 @@ class AddressRecognizer(PatternRecognizer):
             "flat",
             rf"\b{_FLAT}(?:,?\s+{_BUILDING_NAME})?(?:,?\s+(?:{_NUMBER},?\s+)?{_STREET}{_TOWN})?",
             0.9,
+            needs=_FLAT_WORDS,
         ),
-        Pattern("building_street", rf"\b{_BUILDING_NAME},?\s+{_NUMBER}?,?\s*{_STREET}", 0.8),
+        Pattern(
+            "building_street",
+            rf"\b{_BUILDING_NAME},?\s+{_NUMBER}?,?\s*{_STREET}",
+            0.8,
+            needs=_BUILDING_WORDS,
+        ),
         Pattern(
             "number_street",
             rf"(?<![\w£$€.,/:])(?:[Nn]o\.?\s*|[Nn]umber\s+)?{_NUMBER},?\s+{_STREET}{_TOWN}",
             0.85,
+            needs=_SUFFIX_WORDS,
         ),
         Pattern(
             "street",
             rf"(?<![\w])(?!The\b){_NOT_ORG}(?:{_CAPWORD}\s+){{1,2}}"
             r"(?:Road|Street|Avenue|Lane|Close|Drive|Crescent|Grove|Terrace|Gardens|Mews|Rise)\b",
             0.5,
+            needs=_STREET_WORDS,
         ),
     )
     context = (

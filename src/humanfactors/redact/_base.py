@@ -31,7 +31,7 @@ def _runs(text: str, requires: str) -> tuple[tuple[int, int], ...]:
     return tuple(m.span() for m in re.finditer(requires + "+", text))
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)
 def _windows(text: str, requires: str, reach: int) -> list[tuple[int, int]]:
     """Merged windows of ``reach`` characters around each run of ``requires``."""
     n = len(text)
@@ -46,12 +46,28 @@ def _windows(text: str, requires: str, reach: int) -> list[tuple[int, int]]:
 
 
 class Pattern(NamedTuple):
-    """A named regular expression and the score a match starts with."""
+    """A named regular expression and the score a match starts with.
+
+    ``needs``, when given, lists strings of which every match contains at least one
+    (lower case when ``flags`` has ``re.IGNORECASE``): the regular expression runs only
+    on texts that contain one of them, which is much faster than running it everywhere.
+    """
 
     name: str
     regex: str
     score: float
     flags: int = 0
+    needs: tuple[str, ...] = ()
+
+
+def _gate(pattern: Pattern) -> tuple[bool, re.Pattern[str]] | None:
+    """A fast literal scan for ``pattern.needs``: (on lower-cased text?, regex), or None."""
+    if not pattern.needs:
+        return None
+    folded = bool(pattern.flags & re.IGNORECASE)
+    words = sorted({w.lower() if folded else w for w in pattern.needs}, key=len, reverse=True)
+    # literal alternatives, case-sensitive: the regex engine scans for their first letters
+    return folded, re.compile("|".join(re.escape(w) for w in words))
 
 
 class Recognizer:
@@ -121,6 +137,7 @@ class PatternRecognizer(Recognizer):
         self._compiled: Sequence[tuple[Pattern, re.Pattern[str]]] = [
             (p, re.compile(p.regex, p.flags)) for p in self.patterns
         ]
+        self._gates = [_gate(p) for p in self.patterns]
         self._context_re = (
             re.compile(r"\b(?:" + "|".join(re.escape(w) for w in self.context) + r")\b", re.I)
             if self.context
@@ -149,8 +166,19 @@ class PatternRecognizer(Recognizer):
         return _windows(text, self.requires, self.reach)
 
     def _matches(self, text: str) -> Iterator[tuple[Pattern, re.Match[str]]]:
-        windows = self._windows(text)
-        for pattern, regex in self._compiled:
+        windows: list[tuple[int, int]] | None = None
+        lowered: str | None = None
+        for (pattern, regex), gate in zip(self._compiled, self._gates, strict=True):
+            if gate is not None:
+                folded, needs = gate
+                if folded and lowered is None:
+                    lowered = text.lower()
+                if needs.search(lowered if folded else text) is None:  # type: ignore[arg-type]
+                    continue  # no match can occur without one of the needed strings
+            if windows is None:
+                windows = self._windows(text)
+                if not windows:
+                    return
             for start, end in windows:
                 for match in regex.finditer(text, start, end):
                     yield pattern, match

@@ -201,6 +201,12 @@ DATE = (
 )
 
 
+# Every birth word contains one of these ("dob", "d.o.b", "date of birth", "born",
+# "birthday"); they avoid the letters i and s, which case-insensitive matching also
+# pairs with the dotless i and the long s.
+_BIRTH_WORDS = ("dob", "d.ob", "do.b", "d.o.b", "rth", "born")
+
+
 class DateOfBirthRecognizer(PatternRecognizer):
     """Dates of birth: a date after "DOB", "date of birth", "born (on)", "d.o.b." or "b."."""
 
@@ -216,6 +222,7 @@ class DateOfBirthRecognizer(PatternRecognizer):
             r"(?P<value>" + DATE + ")",
             0.9,
             re.I,
+            needs=_BIRTH_WORDS + ("b.",),
         ),
         Pattern(
             "corrected_date",
@@ -225,6 +232,7 @@ class DateOfBirthRecognizer(PatternRecognizer):
             r"\s+(?:the\s+)?(?:correct\s+|right\s+|actual\s+)?(?P<value>" + DATE + ")",
             0.85,
             re.I,
+            needs=_BIRTH_WORDS,
         ),
     )
 

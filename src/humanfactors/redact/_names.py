@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 
 from ._base import Detection, Recognizer
 from ._vocab import (
@@ -95,14 +95,11 @@ _UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶ�
 _WORD_TAIL = r"[^\W\d_]*(?:['’][^\W\d_]+)*(?:-[^\W\d_]+(?:['’][^\W\d_]+)*)*"
 # a capitalised token: the class comes first so that the scan is fast; then not mid-word
 _CAP_TOKEN = re.compile(rf"[{_UPPER}](?<![^\W\d_][{_UPPER}])(?<!['’\-][{_UPPER}])" + _WORD_TAIL)
-_LOWER_TOKEN = re.compile(r"(?<![^\W\d_'’\-])[a-zß-öø-ÿ][^\W\d_]*(?:['’]s)?(?![^\W\d_'’\-])")
+# (the first character class comes first, the word-start check after it: a fast scan)
+_LOWER_TOKEN = re.compile(
+    r"[a-zß-öø-ÿ](?<![^\W\d_'’\-][a-zß-öø-ÿ])[^\W\d_]*(?:['’]s)?(?![^\W\d_'’\-])"
+)
 _SENTENCE_CHARS = frozenset('.!?:;\n•*"“”|>[]{}=')
-
-
-@lru_cache(maxsize=64)
-def _lower_regex(words: frozenset[str]) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    return re.compile(rf"(?<![^\W\d_'’\-])(?:{alternatives})(?![^\W\d_'’\-])")
 
 
 def _starts_sentence(text: str, start: int) -> bool:
@@ -115,6 +112,15 @@ def _starts_sentence(text: str, start: int) -> bool:
     if c in _SENTENCE_CHARS:
         return True
     return c in "-–" and (j == 1 or text[j - 2] in " \t\n")
+
+
+def _start(m: re.Match[str]) -> int:
+    return m.start()
+
+
+def _maybe_name(w: str, lower_names: frozenset[str]) -> bool:
+    """Whether a lower-case token may be a name (or a particle inside one)."""
+    return w in lower_names or w in PARTICLES or (w[-2:] in ("'s", "’s") and w[:-2] in lower_names)
 
 
 @cache
@@ -152,6 +158,7 @@ class PersonRecognizer(Recognizer):
 
     def __init__(self, *, lower_case: bool = True) -> None:
         self.lower_case = lower_case
+        self._kinds: dict[str, str] = {}  # word -> kind, shared by every call
 
     # -- token features ---------------------------------------------------------
     @staticmethod
@@ -162,16 +169,10 @@ class PersonRecognizer(Recognizer):
         runs require plain spaces between neighbouring tokens.
         """
         matches = list(_CAP_TOKEN.finditer(text))
-        lowers = {
-            w
-            for w in set(_LOWER_TOKEN.findall(text))
-            if w in lower_names
-            or w in PARTICLES
-            or (w[-2:] in ("'s", "’s") and w[:-2] in lower_names)
-        }
+        lowers = [m for m in _LOWER_TOKEN.finditer(text) if _maybe_name(m.group(), lower_names)]
         if lowers:
-            matches += [m for m in _lower_regex(frozenset(lowers)).finditer(text)]
-            matches.sort(key=lambda m: m.start())
+            matches += lowers
+            matches.sort(key=_start)
         toks: list[_Tok] = []
         kept_end = -1
         for m in matches:
@@ -254,7 +255,9 @@ class PersonRecognizer(Recognizer):
         toks = self._tokens(text, _lower_names())
         n = len(toks)
         taken: list[tuple[int, int, float, str]] = []  # token index range, score, why
-        kinds: dict[str, str] = {}
+        kinds = self._kinds
+        if len(kinds) > 200_000:  # the kind of a word never changes; keep the cache bounded
+            kinds.clear()
 
         def kind(t: _Tok) -> str:
             k = kinds.get(t.key)
