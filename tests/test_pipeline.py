@@ -163,3 +163,13 @@ def test_default_model_end_to_end():
     assert a.model_version
     assert any(f.source in (Source.MODEL, Source.COMBINED) for f in a.findings)
     assert "GRP.AUTHORITY_GRADIENT" in a.codes
+
+
+def test_rule_finding_needs_some_model_support():
+    text = "I forgot to send the referral."
+    doubtful = KeywordModel({"ERR.LAPSE": "zzzz"})  # probability 0.1 against a 0.5 threshold
+    kept = Analyser(model=doubtful, redact=False, checks=False, rule_support=0.0).analyse(text)
+    dropped = Analyser(model=doubtful, redact=False, checks=False, rule_support=0.4).analyse(text)
+    assert "ERR.LAPSE" in kept.codes and "ERR.LAPSE" not in dropped.codes
+    unknown = KeywordModel({"CF.ORG.FUNDING": "budget"})  # the model has no ERR.LAPSE class
+    assert "ERR.LAPSE" in Analyser(model=unknown, redact=False, checks=False).analyse(text).codes
