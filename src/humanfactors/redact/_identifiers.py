@@ -201,10 +201,10 @@ DATE = (
 )
 
 
-# Every birth word contains one of these ("dob", "d.o.b", "date of birth", "born",
-# "birthday"); they avoid the letters i and s, which case-insensitive matching also
-# pairs with the dotless i and the long s.
-_BIRTH_WORDS = ("dob", "d.ob", "do.b", "d.o.b", "rth", "born")
+# Every birth word ("dob", "d.o.b", "date of birth", "born", "birthday") contains one
+# of these, in lower case; case-insensitive matching also pairs i with the dotless i,
+# and the capital dotted I lower-cases to i plus a combining dot.
+_BIRTH_WORDS = ("dob", "d.ob", "do.b", "d.o.b", "born", "birth", "b\u0131rth", "bi\u0307rth")
 
 
 class DateOfBirthRecognizer(PatternRecognizer):

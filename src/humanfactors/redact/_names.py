@@ -118,11 +118,6 @@ def _start(m: re.Match[str]) -> int:
     return m.start()
 
 
-def _maybe_name(w: str, lower_names: frozenset[str]) -> bool:
-    """Whether a lower-case token may be a name (or a particle inside one)."""
-    return w in lower_names or w in PARTICLES or (w[-2:] in ("'s", "’s") and w[:-2] in lower_names)
-
-
 @cache
 def _lower_names() -> frozenset[str]:
     """Lower-case words that may be a name written in lower case."""
@@ -169,7 +164,10 @@ class PersonRecognizer(Recognizer):
         runs require plain spaces between neighbouring tokens.
         """
         matches = list(_CAP_TOKEN.finditer(text))
-        lowers = [m for m in _LOWER_TOKEN.finditer(text) if _maybe_name(m.group(), lower_names)]
+        words = set(_LOWER_TOKEN.findall(text))
+        keep = (words & lower_names) | (words & PARTICLES)
+        keep.update(w for w in words if w[-2:] in ("'s", "’s") and w[:-2] in lower_names)
+        lowers = [m for m in _LOWER_TOKEN.finditer(text) if m.group() in keep] if keep else []
         if lowers:
             matches += lowers
             matches.sort(key=_start)
