@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-__all__ = ["Phrase", "Segmented", "compile_alternation", "compile_phrase", "segment"]
+__all__ = [
+    "LazyRegex",
+    "Phrase",
+    "Segmented",
+    "compile_alternation",
+    "compile_phrase",
+    "segment",
+]
 
 # A word: letters or digits, with inner apostrophes ("didn't", "child's") but no outer ones.
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*")
@@ -126,12 +134,52 @@ def segment(text: str) -> Segmented:
     )
 
 
+class LazyRegex:
+    """A regular expression compiled on first use (``search``, ``match``, ``finditer``).
+
+    Compiling the built-in rules' patterns up front costs seconds, and most of them are
+    never needed by a given process; the pattern text is validated when it is built.
+    """
+
+    __slots__ = ("_rx", "flags", "pattern")
+
+    def __init__(self, pattern: str, flags: int = re.IGNORECASE) -> None:
+        self.pattern = pattern
+        self.flags = flags
+        self._rx: re.Pattern[str] | None = None
+
+    @property
+    def compiled(self) -> re.Pattern[str]:
+        """The compiled pattern (compiled now if it was not yet)."""
+        rx = self._rx
+        if rx is None:
+            rx = self._rx = re.compile(self.pattern, self.flags)
+        return rx
+
+    def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        """Like :meth:`re.Pattern.search`."""
+        return self.compiled.search(text, pos, endpos)
+
+    def match(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
+        """Like :meth:`re.Pattern.match`."""
+        return self.compiled.match(text, pos, endpos)
+
+    def finditer(
+        self, text: str, pos: int = 0, endpos: int = sys.maxsize
+    ) -> Iterator[re.Match[str]]:
+        """Like :meth:`re.Pattern.finditer`."""
+        return self.compiled.finditer(text, pos, endpos)
+
+    def __repr__(self) -> str:
+        return f"LazyRegex({self.pattern[:60]!r}{'...' if len(self.pattern) > 60 else ''})"
+
+
 @dataclass(frozen=True, slots=True)
 class Phrase:
     """One phrase of a rule, compiled: its source, a regex and the words it can start with."""
 
     source: str
-    regex: re.Pattern[str]
+    lazy: LazyRegex
     first_words: tuple[str, ...]  # exact lower-case first words
     first_prefixes: tuple[str, ...]  # lower-case prefixes of first words (from ``word*``)
     # (key, is_prefix, regex body of a first-item alternative, possible second words or None)
@@ -139,6 +187,13 @@ class Phrase:
     rest: str = ""  # regex of everything after the first item
     # For each later mandatory item, the words one of which must be in the sentence.
     required: tuple[frozenset[str], ...] = ()
+    # At most how many tokens of :func:`segment` can start inside one match.
+    span: int = 0
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        """The phrase's compiled regex (compiled on first use)."""
+        return self.lazy.compiled
 
     def pattern_for(self, bodies: Iterable[str]) -> str:
         """The phrase's regex with its first item restricted to ``bodies``."""
@@ -157,6 +212,12 @@ def _word_regex(word: str) -> str:
         for half in core.split("/")
     )
     return body + (r"\w*+" if prefix else r"(?!\w)")
+
+
+def _token_starts(word: str) -> int:
+    """At most how many tokens a match of ``word`` can start: one, plus one per inner
+    non-word character (a hyphen, slash, ``&`` or apostrophe can split tokens)."""
+    return 1 + sum(1 for ch in word.rstrip("*") if not (ch.isalnum() or ch == "_"))
 
 
 _ITEM = re.compile(r"\(([^()]*)\)(\??)|(\S+)")
@@ -227,6 +288,7 @@ def compile_phrase(source: str) -> Phrase:
     keyed: list[tuple[str, bool, str, tuple[str, ...] | None]] = []
     first_alts: list[list[str]] = []
     info: list[tuple[bool, tuple[str, ...] | None]] = []  # items after the first
+    span = 0  # most tokens a match can start (see Phrase.span)
     for n, item in enumerate(items):
         group, group_opt, raw = item.group(1), item.group(2), item.group(3)
         if (raw is not None and "(" in raw) or (raw is not None and ")" in raw):
@@ -241,6 +303,7 @@ def compile_phrase(source: str) -> Phrase:
                     raise ValueError(f"gap '~{k}' must allow 1 to 8 words: {source!r}")
                 parts.append(rf"(?:{_SEP}\w++(?:['’]\w++)?){{0,{k}}}")
                 info.append((True, None))
+                span += k
                 continue
             optional = raw.endswith("?") and len(raw) > 1
             if optional:
@@ -251,6 +314,7 @@ def compile_phrase(source: str) -> Phrase:
             alts = [_alt_words(a, source) for a in group.split("|")]
         for alt in alts:
             _alt_words(" ".join(alt), source)
+        span += max(sum(_token_starts(w) for w in alt) for alt in alts)
         if optional and n == 0:
             raise ValueError(f"the first word cannot be optional: {source!r}")
         body = "(?:" + "|".join(_SEP.join(_word_regex(w) for w in alt) for alt in alts) + ")"
@@ -299,21 +363,24 @@ def compile_phrase(source: str) -> Phrase:
         final.append((key, is_prefix, alt_body, nxt))
     keyed = final
     required = tuple(frozenset(plain) for optional, plain in info if not optional and plain)
-    regex = re.compile("".join(parts), re.IGNORECASE)
     return Phrase(
         source,
-        regex,
+        LazyRegex("".join(parts)),
         tuple(first_words),
         tuple(first_prefixes),
         tuple(keyed),
         "".join(parts[1:]),
         required,
+        span,
     )
 
 
-def compile_alternation(phrases: Iterable[str]) -> re.Pattern[str] | None:
-    """One regex that finds any of ``phrases`` (with word boundaries), or None if empty."""
-    bodies = [compile_phrase(p).regex.pattern for p in phrases]
+def compile_alternation(phrases: Iterable[str]) -> LazyRegex | None:
+    """One regex that finds any of ``phrases`` (with word boundaries), or None if empty.
+
+    The phrases are checked now; the regex is compiled when it is first used.
+    """
+    bodies = [compile_phrase(p).lazy.pattern for p in phrases]
     if not bodies:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(bodies) + ")", re.IGNORECASE)
+    return LazyRegex(r"(?<!\w)(?:" + "|".join(bodies) + ")")

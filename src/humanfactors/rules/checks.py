@@ -52,7 +52,7 @@ _MIN_WORDS: Final = 25
 _ANALYSIS_MIN_WORDS: Final = 60
 
 _HINDSIGHT: Final = re.compile(
-    r"(?<!\w)(?:should\s+(?:have|'ve)\s+(?:known|realised|realized|seen|spotted|noticed|recognised|recognized|"
+    r"(?<!\w)(?=\w)(?:should\s+(?:have|'ve)\s+(?:known|realised|realized|seen|spotted|noticed|recognised|recognized|"
     r"picked\s+up|foreseen|predicted|anticipated|been\s+obvious|been\s+clear|been\s+apparent|been\s+aware)|"
     r"(?:it|this|that|the\s+risk|the\s+danger)\s+(?:was|is|should\s+have\s+been)\s+(?:obvious|clear|evident|"
     r"apparent|plain|self-evident)|obvious(?:ly)?\s+(?:that|signs?|risk)|clearly\s+(?:should|missed|failed|"
@@ -71,7 +71,7 @@ _ROLE: Final = (
     r"duty\s+worker|(?:mr|mrs|ms|miss|dr)\.?\s+[A-Z][a-z]+|she|he|they)"
 )
 _BLAME: Final = re.compile(
-    r"(?<!\w)(?:" + _ROLE + r"\s+(?:\w+\s+){0,2}?(?:failed|neglected|refused|omitted)\s+to|"
+    r"(?<!\w)(?=\w)(?:" + _ROLE + r"\s+(?:\w+\s+){0,2}?(?:failed|neglected|refused|omitted)\s+to|"
     r"(?:negligen(?:t|ce)|careless(?:ness|ly)?|incompeten(?:t|ce)|lazy|laziness|reckless(?:ness|ly)?|"
     r"unprofessional|at\s+fault|to\s+blame|is\s+responsible\s+for\s+the\s+(?:death|harm|injury|incident)|"
     r"the\s+fault\s+of|(?:his|her|their)\s+(?:fault|failure|failings|negligence|mistake)|culpab(?:le|ility)|"
@@ -81,7 +81,7 @@ _BLAME: Final = re.compile(
     re.IGNORECASE,
 )
 _CAUSAL: Final = re.compile(
-    r"(?<!\w)(?:because|due\s+to|owing\s+to|as\s+a\s+result|result(?:ed)?\s+in|led\s+to|lead\s+to|leads\s+to|"
+    r"(?<!\w)(?=\w)(?:because|due\s+to|owing\s+to|as\s+a\s+result|result(?:ed)?\s+in|led\s+to|lead\s+to|leads\s+to|"
     r"contribut\w*|caus\w*|reason\w*|why|so\s+that|which\s+meant|this\s+meant|meant\s+that|therefore|"
     r"factor\w*|explain\w*|on\s+reflection|reflect\w*|i\s+think|we\s+think|in\s+my\s+view|learning|"
     r"lesson\w*|made\s+sense|understand\w*|since\s+(?:the|we|i|she|he|they)|as\s+(?:i|we|she|he|they)\s+"
@@ -89,14 +89,14 @@ _CAUSAL: Final = re.compile(
     re.IGNORECASE,
 )
 _ACTION_SENTENCE: Final = re.compile(
-    r"(?<!\w)(?:recommend\w*|action\s*(?:s|plan|point)?\s*:|going\s+forward|in\s+future|from\s+now\s+on|"
+    r"(?<!\w)(?=\w)(?:recommend\w*|action\s*(?:s|plan|point)?\s*:|going\s+forward|in\s+future|from\s+now\s+on|"
     r"will\s+(?:be|now|ensure)|should\s+(?:now\s+)?(?:be|ensure|attend|complete|receive|undertake)|"
     r"learning\s*:|next\s+steps?|we\s+will|i\s+will|have\s+been\s+reminded|has\s+been\s+reminded|"
     r"to\s+be\s+reminded|must\s+(?:ensure|complete|attend|record))(?!\w)",
     re.IGNORECASE,
 )
 _PROCEDURAL: Final = re.compile(
-    r"(?<!\w)(?:train\w*|refresher|e-?learning|remind\w*|re-?iterat\w*|re-?issu\w*|re-?circulat\w*|"
+    r"(?<!\w)(?=\w)(?:train\w*|refresher|e-?learning|remind\w*|re-?iterat\w*|re-?issu\w*|re-?circulat\w*|"
     r"procedures?|polic(?:y|ies)|protocols?|guidance|checklists?|forms?|templates?|record\w*|document\w*|"
     r"compliance|comply|adhere\w*|follow\s+(?:the\s+)?(?:procedure|policy|guidance|protocol)|"
     r"audit\w*|sign-?off|disciplin\w*|memo|briefing\s+note|reflective\s+account|"
@@ -104,7 +104,7 @@ _PROCEDURAL: Final = re.compile(
     re.IGNORECASE,
 )
 _SYSTEMIC: Final = re.compile(
-    r"(?<!\w)(?:workload|caseloads?|staffing|recruit\w*|vacanc\w*|capacity|resourc\w*|funding|budget|"
+    r"(?<!\w)(?=\w)(?:workload|caseloads?|staffing|recruit\w*|vacanc\w*|capacity|resourc\w*|funding|budget|"
     r"redesign\w*|design\w*|system\s+change|change\s+(?:to|in)\s+the\s+system|it\s+system|software|"
     r"automat\w*|alert\s+(?:on|in)\s+the\s+system|prompt\s+(?:on|in)\s+the\s+system|forcing|"
     r"supervision\s+capacity|protected\s+time|reduce\s+(?:the\s+)?(?:number|load|demand)|"
@@ -114,17 +114,20 @@ _SYSTEMIC: Final = re.compile(
     re.IGNORECASE,
 )
 _NEAR_MISS: Final = re.compile(
-    r"(?<!\w)(?:near[\s-]miss(?:es)?|nearly|almost|narrowly|could\s+have\s+(?:led|resulted|caused|been))(?!\w)",
+    r"(?<!\w)(?=\w)(?:near[\s-]miss(?:es)?|nearly|almost|narrowly|could\s+have\s+(?:led|resulted|caused|been))(?!\w)",
     re.IGNORECASE,
 )
 _RECOVERY: Final = re.compile(
-    r"(?<!\w)(?:notic\w*|spott\w*|picked\s+(?:it\s+|this\s+)?up|caught|identif\w*|realis\w*|realiz\w*|"
+    r"(?<!\w)(?=\w)(?:notic\w*|spott\w*|picked\s+(?:it\s+|this\s+)?up|caught|identif\w*|realis\w*|realiz\w*|"
     r"recogni\w*|stopp\w*|prevent\w*|intercept\w*|recall\w*|retriev\w*|averted|contain\w*|queried|"
     r"question\w*|challeng\w*|escalat\w*|checked|double-?checked|cross-?checked|flagged|alerted|"
     r"rang|phoned|called|corrected|rectified|put\s+right|before\s+(?:any\s+)?harm|in\s+time|safety\s+plan|"
     r"returned\s+(?:it\s+)?unopened|handed\s+(?:it\s+)?back|deleted|withdrew|withdrawn)(?!\w)",
     re.IGNORECASE,
 )
+# Every pattern above starts with a word character: ``(?=\w)`` lets the scan skip
+# punctuation and spaces at once instead of trying each alternative there.
+
 # Fallback identifiers when the redaction module is not available.
 _FALLBACK_PII: Final = (
     (
@@ -318,14 +321,21 @@ def _has_recovery(text: str, taxonomy: str | Path | Taxonomy | None) -> bool:
         return True
     name = taxonomy.name if isinstance(taxonomy, Taxonomy) else taxonomy
     if name in (None, "safeguarding"):
-        from .engine import RuleSet
-
-        prot = RuleSet.default("safeguarding")
-        return any(
-            f.code in ("PROT.DETECTION", "PROT.MITIGATION", "PROT.CHALLENGE")
-            for f in prot.apply(text)
-        )
+        return bool(_recovery_rules().matches(text))
     return False
+
+
+_RECOVERY_CODES: Final = ("PROT.DETECTION", "PROT.MITIGATION", "PROT.CHALLENGE")
+
+
+@functools.lru_cache(maxsize=1)
+def _recovery_rules() -> Any:
+    """The built-in rules for the recovery codes alone (rules fire independently, so a
+    code is found by these exactly when the full rule set finds it)."""
+    from .engine import RuleSet
+
+    full = RuleSet.default("safeguarding")
+    return RuleSet((r for r in full if r.code in _RECOVERY_CODES), taxonomy=full.taxonomy)
 
 
 @functools.lru_cache(maxsize=1)

@@ -19,7 +19,9 @@ Examples
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import logging
 import math
 import re
@@ -34,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ..exceptions import RuleError, UnknownCodeError
 from ..models import Evidence, Finding, Incident, Source
 from ..taxonomy import Taxonomy, load_taxonomy
-from ._text import Phrase, Segmented, compile_alternation, compile_phrase, segment
+from ._text import LazyRegex, Phrase, Segmented, compile_alternation, compile_phrase, segment
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -237,9 +239,7 @@ class Rule:
     accept: AcceptHook | None = field(default=None, repr=False)
     _phrases: tuple[Phrase, ...] = field(init=False, repr=False, default=())
     _regexes: tuple[re.Pattern[str], ...] = field(init=False, repr=False, default=())
-    _context: dict[str, re.Pattern[str] | None] = field(
-        init=False, repr=False, default_factory=dict
-    )
+    _context: dict[str, LazyRegex | None] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -281,7 +281,7 @@ class Rule:
                 regexes.append(re.compile(r, re.IGNORECASE))
             except re.error as exc:
                 raise RuleError(f"rule {self.id!r}: regex {r!r} is invalid: {exc}") from None
-        context: dict[str, re.Pattern[str] | None] = {}
+        context: dict[str, LazyRegex | None] = {}
         for name in ("requires", "unless", "boost", "dampen"):
             try:
                 context[name] = compile_alternation(getattr(self, name))
@@ -331,10 +331,13 @@ def _narrative(text: str | Incident) -> str:
 class _Matcher:
     """All phrases of a tuple of rules, indexed by their first word for one linear pass.
 
-    For each first word (or prefix) there is one probe regex, the alternation of every
-    phrase that can start with it; only when the probe matches are the phrases tried
-    one by one. Most words start no phrase, or fail the probe, at the cost of one
-    dictionary lookup or one anchored regex call.
+    Each phrase is indexed under its first word (or the first two words, where the
+    second is known, or a prefix of the first). For a text, the index keys present in it
+    are found by set intersection with the text's words, a phrase is tried only if every
+    word it requires is in the text (checked once per text), and each surviving phrase's
+    regex is tried only where its key occurs. Candidates come out in text order, then in
+    index order (word, word pair, prefixes), as if every token had been looked up in turn.
+    Regexes are compiled the first time they are needed.
     """
 
     def __init__(self, rules: Sequence[Rule]) -> None:
@@ -356,12 +359,17 @@ class _Matcher:
                             pairs.setdefault((key, second), {}).setdefault(
                                 (i, ph.source), []
                             ).append(body)
+        # one integer id per phrase: the per-text caches are lists indexed by it
+        self.phrase_ids = {k: n for n, k in enumerate(phrases)}
+        self.phrases = tuple(phrases.values())
+        self.compiled: list[re.Pattern[str] | None] = [None] * len(self.phrases)
 
         def build(table: dict[Any, dict[tuple[int, str], list[str]]]) -> dict[Any, Any]:
             return {
-                # each phrase's own compiled regex: trying its other first words fails at once
+                # each phrase's own regex: trying its other first words fails at once
                 k: tuple(
-                    (i, src, phrases[(i, src)].regex, phrases[(i, src)].required) for (i, src) in v
+                    (self.phrase_ids[(i, src)], i, src, phrases[(i, src)].required)
+                    for (i, src) in v
                 )
                 for k, v in table.items()
             }
@@ -369,51 +377,98 @@ class _Matcher:
         self.by_word = build(words)
         self.by_pair = build(pairs)
         self.by_prefix = build(prefixes)
+        self.word_keys = frozenset(self.by_word)
+        self.pair_keys = frozenset(self.by_pair)
         self.prefix_lengths = tuple(sorted({len(p) for p in self.by_prefix}))
+        self.prefix_keys = tuple(
+            frozenset(p for p in self.by_prefix if len(p) == n) for n in self.prefix_lengths
+        )
         self.regex_rules = tuple(i for i, r in enumerate(self.rules) if r._regexes)
+        # Required words that, in a text of ASCII letters (and curly apostrophes), must
+        # start a token within ``span`` tokens after the phrase's start (see _near).
+        self.near = tuple(
+            (tuple(r for r in ph.required if all(_PLAIN_TOKEN.fullmatch(w) for w in r)), ph.span)
+            for ph in self.phrases
+        )
+
+    def _regex(self, pid: int) -> re.Pattern[str]:
+        rx = self.compiled[pid]
+        if rx is None:
+            rx = self.compiled[pid] = self.phrases[pid].regex
+        return rx
 
     def candidates(self, seg: Segmented) -> Iterator[tuple[int, str, int, int]]:
         """``(rule index, phrase, start, end)`` for every raw phrase match."""
         text = seg.text
-        by_word, by_pair, by_prefix = self.by_word, self.by_pair, self.by_prefix
-        lengths = self.prefix_lengths
         toks = seg.tokens
         n_toks = len(toks)
         # the words of the text: a cheap necessary condition for each phrase
         words = frozenset(toks)
+        # (token index, index group, entry): group 0 word, 1 word pair, 2+ prefixes
+        hits: list[tuple[int, int, Any]] = []
+        found_words = words & self.word_keys
+        pair_hits = set(itertools.pairwise(toks)) & self.pair_keys if n_toks > 1 else set()
+        prefix_hits: list[set[str]] = [
+            {w for w in words if w[:n] in keys}
+            for n, keys in zip(self.prefix_lengths, self.prefix_keys, strict=True)
+        ]
+        needed = set(found_words)
+        needed.update(a for a, _ in pair_hits)
+        for ws in prefix_hits:
+            needed.update(ws)
+        if not needed and not self.regex_rules:
+            return
+        where: dict[str, list[int]] = {w: [] for w in needed}
+        for k, tok in enumerate(toks):
+            if tok in needed:
+                where[tok].append(k)
+        by_word, by_pair, by_prefix = self.by_word, self.by_pair, self.by_prefix
+        for w in found_words:
+            entry = by_word[w]
+            hits.extend((k, 0, entry) for k in where[w])
+        for a, b in pair_hits:
+            entry = by_pair[(a, b)]
+            hits.extend((k, 1, entry) for k in where[a] if k + 1 < n_toks and toks[k + 1] == b)
+        for g, (n, ws) in enumerate(zip(self.prefix_lengths, prefix_hits, strict=True)):
+            for w in ws:
+                entry = by_prefix[w[:n]]
+                hits.extend((k, 2 + g, entry) for k in where[w])
+        hits.sort(key=lambda h: (h[0], h[1]))
+        viable: dict[int, bool] = {}
         starts = seg.token_starts
-        for k, start in enumerate(starts):
-            tok = toks[k]
-            entries = []
-            entry = by_word.get(tok)
-            if entry:
-                entries.append(entry)
-            if k + 1 < n_toks:
-                entry = by_pair.get((tok, toks[k + 1]))
-                if entry:
-                    entries.append(entry)
-            if lengths:
-                for n in lengths:
-                    if n > len(tok):
-                        break
-                    entry = by_prefix.get(tok[:n])
-                    if entry:
-                        entries.append(entry)
-            if not entries:
-                continue
-            for entry in entries:
-                for i, source, rx, required in entry:
-                    if required:
-                        ok = True
-                        for req in required:
-                            if req.isdisjoint(words):
-                                ok = False
-                                break
-                        if not ok:
-                            continue
-                    m = rx.match(text, start)
-                    if m and m.end() > start:
-                        yield i, source, start, m.end()
+        compiled = self.compiled
+        near = self.near if _plain_text(text) else None
+        places: dict[frozenset[str], list[int]] = {}
+        forms: dict[str, list[int]] | None = None
+        for k, _, entry in hits:
+            start = starts[k]
+            for pid, i, source, required in entry:
+                ok = viable.get(pid)
+                if ok is None:
+                    ok = viable[pid] = all(not req.isdisjoint(words) for req in required)
+                if not ok:
+                    continue
+                if near is not None:
+                    sets, span = near[pid]
+                    far = False
+                    for req in sets:
+                        at = places.get(req)
+                        if at is None:
+                            if forms is None:
+                                forms = _token_forms(toks)
+                            at = places[req] = sorted(
+                                x for w in req if w in forms for x in forms[w]
+                            )
+                        j = bisect.bisect_right(at, k)
+                        if j == len(at) or at[j] > k + span:
+                            far = True
+                            break
+                    if far:
+                        continue
+                rx = compiled[pid] or self._regex(pid)
+                m = rx.match(text, start)
+                if m and m.end() > start:
+                    yield i, source, start, m.end()
         for i in self.regex_rules:
             for rx in self.rules[i]._regexes:
                 for m in rx.finditer(text):
@@ -444,6 +499,34 @@ class _Matcher:
                 out.append(m)
         out.sort(key=lambda m: (m.start, m.end, m.rule_id))
         return out
+
+
+# A required word that can only match where a token equal to it (or to it plus an
+# apostrophe suffix: "can" in "can't") starts.
+_PLAIN_TOKEN: Final = re.compile(r"[a-z0-9_]+(?:'[a-z0-9_]+)*")
+
+
+def _plain_text(text: str) -> bool:
+    """True when ``text`` is ASCII but for curly apostrophes.
+
+    In such a text a phrase word matches (ignoring case) exactly where a token starts
+    that equals it or extends it past an apostrophe; outside ASCII, case folding
+    (a long s matches ``s``) breaks that, so the window test in _Matcher is skipped.
+    """
+    return text.isascii() or text.replace("’", "'").isascii()
+
+
+def _token_forms(tokens: Sequence[str]) -> dict[str, list[int]]:
+    """Token indices by token, and by each token's prefixes that end before an apostrophe."""
+    out: dict[str, list[int]] = {}
+    for k, tok in enumerate(tokens):
+        out.setdefault(tok, []).append(k)
+        if "'" in tok:
+            cut = tok.find("'")
+            while cut != -1:
+                out.setdefault(tok[:cut], []).append(k)
+                cut = tok.find("'", cut + 1)
+    return out
 
 
 def _judge(rule: Rule, phrase: str, seg: Segmented, start: int, end: int) -> RuleMatch | None:
