@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from ._base import Detection, Recognizer
 from ._vocab import (
@@ -99,7 +99,15 @@ _CAP_TOKEN = re.compile(rf"[{_UPPER}](?<![^\W\d_][{_UPPER}])(?<!['’\-][{_UPPER
 _LOWER_TOKEN = re.compile(
     r"[a-zß-öø-ÿ](?<![^\W\d_'’\-][a-zß-öø-ÿ])[^\W\d_]*(?:['’]s)?(?![^\W\d_'’\-])"
 )
+_LETTER = re.compile(r"[^\W\d_]")
 _SENTENCE_CHARS = frozenset('.!?:;\n•*"“”|>[]{}=')
+
+
+@lru_cache(maxsize=256)
+def _keep_regex(words: frozenset[str]) -> re.Pattern[str]:
+    """Whole lower-case words from ``words`` (the caller checks that no letter precedes)."""
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?:{alternatives})(?![^\W\d_'’\-])")
 
 
 def _starts_sentence(text: str, start: int) -> bool:
@@ -167,7 +175,9 @@ class PersonRecognizer(Recognizer):
         words = set(_LOWER_TOKEN.findall(text))
         keep = (words & lower_names) | (words & PARTICLES)
         keep.update(w for w in words if w[-2:] in ("'s", "’s") and w[:-2] in lower_names)
-        lowers = [m for m in _LOWER_TOKEN.finditer(text) if m.group() in keep] if keep else []
+        found = _keep_regex(frozenset(keep)).finditer(text) if keep else ()
+        # the word start is checked here, so that the regex scans for the words' letters
+        lowers = [m for m in found if not m.start() or not _LETTER.match(text, m.start() - 1)]
         if lowers:
             matches += lowers
             matches.sort(key=_start)
