@@ -284,3 +284,21 @@ def test_skops_round_trip_with_the_class_trusted(fitted: SentenceEvidenceClassif
     loaded = sio.loads(blob, trusted=sio.get_untrusted_types(data=blob))
     texts = ["I forgot to send the referral.", "No interpreter was booked."]
     np.testing.assert_array_equal(loaded.predict_proba(texts), fitted.predict_proba(texts))
+
+
+def test_batch_evidence_matches_explain() -> None:
+    from humanfactors.sentence_model import SentenceEvidenceClassifier
+
+    texts = ["I forgot the referral. The weather was fine.", "No interpreter was booked. Dad translated."] * 6
+    codes = [["ERR.LAPSE"], ["FAM.LANGUAGE"]] * 6
+    evidence = [[("ERR.LAPSE", 0, 22)], [("FAM.LANGUAGE", 0, 26)]] * 6
+    clf = SentenceEvidenceClassifier(cv=3, blend=0.0, char_ngram_range=None).fit(texts, codes, evidence=evidence)
+    new = ["The weather was fine. She forgot the referral.", "", "Dad translated for mum."]
+    proba, best = clf.predict_proba_with_evidence(new)
+    assert np.allclose(proba, clf.predict_proba(new))
+    assert best[1] is None
+    j = list(clf.classes_).index("ERR.LAPSE")
+    start, end, _ = best[0][j]
+    assert new[0][start:end] == "She forgot the referral."
+    top = clf.explain(new[0], codes=["ERR.LAPSE"])[0].terms[0]
+    assert top.spans[0] == (start, end)

@@ -227,7 +227,12 @@ class Analyser:
         """Model findings per text, and per text each code's probability / threshold."""
         if self._model is None:
             return [[] for _ in texts], [None for _ in texts]
-        proba = self._model.predict_proba(texts)
+        batch_evidence = getattr(self._model, "predict_proba_with_evidence", None)
+        best: list[Any] | None = None
+        if batch_evidence is not None:  # one pass gives probabilities and evidence sentences
+            proba, best = batch_evidence(texts)
+        else:
+            proba = self._model.predict_proba(texts)
         classes = list(self._model.classes_)
         thresholds = getattr(self._model, "thresholds_", None)
         if thresholds is None:
@@ -242,15 +247,22 @@ class Analyser:
             if not codes:
                 out.append([])
                 continue
-            spans = self._explain(explain, text, codes)
+            if best is not None:
+                spans = {c: ([] if best[i] is None else [(best[i][j][0], best[i][j][1], text[best[i][j][0]:best[i][j][1]])])
+                         for j, c in enumerate(classes) if c in codes}
+            else:
+                spans = self._explain(explain, text, codes)
             found = []
             for code in codes:
                 j = classes.index(code)
                 terms = spans.get(code, [])
                 evidence = tuple(Evidence.from_span(text, s, e) for s, e, _ in terms[:_MODEL_EVIDENCE_TERMS])
-                words = ", ".join(f"'{t}'" for _, _, t in terms[:_MODEL_EVIDENCE_TERMS])
                 explanation = f"classifier probability {proba[i, j]:.2f}"
-                if words:
+                if best is not None:
+                    if terms:
+                        explanation += "; the sentence that most suggests it is the evidence"
+                elif terms:
+                    words = ", ".join(f"'{t}'" for _, _, t in terms[:_MODEL_EVIDENCE_TERMS])
                     explanation += f"; words that raised it: {words}"
                 found.append(Finding(code=code, confidence=float(proba[i, j]), source=Source.MODEL,
                                      evidence=evidence, explanation=explanation))

@@ -646,10 +646,17 @@ class SentenceEvidenceClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
     def _raw_scores(
         self, parts: dict[str, Any], texts: list[str], rules: NDArray[np.float64]
     ) -> NDArray[np.float64]:
+        return self._raw_scores_and_sentences(parts, texts, rules)[0]
+
+    def _raw_scores_and_sentences(
+        self, parts: dict[str, Any], texts: list[str], rules: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Report scores, and each sentence's probability (sentences in text order)."""
         units, owner, _ = self._units(texts)
         n, k = len(texts), len(parts["sentence_intercept_"])
         S = np.zeros((n, k))
         Q = np.zeros((n, k))
+        P = np.zeros((0, k))
         if units:
             A, R = self._features(parts, units, owner, n)
             P = F.sigmoid(
@@ -671,7 +678,7 @@ class SentenceEvidenceClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
             S = (1.0 - self.blend) * S + self.blend * Q
         if self.rule_weight:
             S = S + self.rule_weight * rules
-        return S
+        return S, P
 
     def _parts(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._PART_NAMES}
@@ -692,6 +699,9 @@ class SentenceEvidenceClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
         self._check_fitted()
         texts = F.check_texts(X, _NAME)
         S = self._raw_scores(self._parts(), texts, self._rule_scores(texts, self.taxonomy_))
+        return self._calibrated(S, texts)
+
+    def _calibrated(self, S: NDArray[np.float64], texts: list[str]) -> NDArray[np.float64]:
         if not self.calibrated_:
             P = np.clip(S, 0.0, 1.0)
         else:
@@ -699,6 +709,33 @@ class SentenceEvidenceClassifier(ClassifierMixin, BaseEstimator):  # type: ignor
         blank = np.array([not t.strip() for t in texts], dtype=bool)
         P[blank] = 0.0
         return P
+
+    def predict_proba_with_evidence(
+        self, X: Sequence[str]
+    ) -> tuple[NDArray[np.float64], list[list[tuple[int, int, float]] | None]]:
+        """Probabilities and, for every text and code, its highest-scoring sentence.
+
+        One pass over the texts (what :meth:`explain` gives one text at a time), for
+        batch pipelines. Returns ``(proba, best)`` where ``best[i][j]`` is
+        ``(start, end, sentence_probability)`` of text ``i``'s strongest sentence for
+        ``classes_[j]``, or ``best[i]`` is None for a text with no sentences.
+        """
+        self._check_fitted()
+        texts = F.check_texts(X, _NAME)
+        S, P = self._raw_scores_and_sentences(self._parts(), texts, self._rule_scores(texts, self.taxonomy_))
+        proba = self._calibrated(S, texts)
+        best: list[list[tuple[int, int, float]] | None] = []
+        offset = 0
+        for text in texts:
+            spans = sentence_spans(text)
+            if not spans:
+                best.append(None)
+                continue
+            block = P[offset : offset + len(spans)]
+            top = block.argmax(axis=0)
+            best.append([(spans[t][0], spans[t][1], float(block[t, j])) for j, t in enumerate(top)])
+            offset += len(spans)
+        return proba, best
 
     def predict(self, X: Sequence[str]) -> NDArray[np.int_]:
         """Indicator matrix over ``classes_``: 1 where a probability reaches its threshold."""
