@@ -8,6 +8,7 @@ linear in the length of the text whatever the text contains.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -189,6 +190,9 @@ class Phrase:
     required: tuple[frozenset[str], ...] = ()
     # At most how many tokens of :func:`segment` can start inside one match.
     span: int = 0
+    # The words of each alternative of the first item, lower-cased (one must be all
+    # present for a match), or None when some alternative has a prefix or compound word.
+    first_sets: tuple[frozenset[str], ...] | None = None
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -200,6 +204,7 @@ class Phrase:
         return "(?:" + "|".join(dict.fromkeys(bodies)) + ")" + self.rest
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _word_regex(word: str) -> str:
     prefix = word.endswith("*")
     core = word[:-1] if prefix else word
@@ -372,7 +377,18 @@ def compile_phrase(source: str) -> Phrase:
         "".join(parts[1:]),
         required,
         span,
+        _first_sets(first_alts),
     )
+
+
+def _first_sets(alts: list[list[str]]) -> tuple[frozenset[str], ...] | None:
+    out = []
+    for alt in alts:
+        plain = _plain_words(alt)
+        if plain is None:
+            return None
+        out.append(frozenset(plain))
+    return tuple(out)
 
 
 def compile_alternation(phrases: Iterable[str]) -> LazyRegex | None:

@@ -19,7 +19,6 @@ Examples
 
 from __future__ import annotations
 
-import bisect
 import functools
 import itertools
 import logging
@@ -433,38 +432,52 @@ class _Matcher:
             for w in ws:
                 entry = by_prefix[w[:n]]
                 hits.extend((k, 2 + g, entry) for k in where[w])
-        hits.sort(key=lambda h: (h[0], h[1]))
+        hits.sort()  # (token index, group) is unique: entries are never compared
+        # In a plain text a word of a phrase matches only where a token starts that
+        # equals it or extends it past an apostrophe ("can" in "can't"): ``cut`` holds
+        # each token up to its apostrophe. Tokens with two apostrophes turn this off.
+        forms: frozenset[str] | None = None
+        cut: tuple[str, ...] | None = None
+        if _plain_text(text):
+            split = [w for w in words if "'" in w]
+            if not split:
+                forms = words
+            elif all(w.count("'") == 1 for w in split):
+                forms = words | {w[: w.index("'")] for w in split}
+                cut = tuple(t.partition("'")[0] for t in toks)
         viable: dict[int, bool] = {}
+        kept: dict[int, list[tuple[int, int, str, tuple[frozenset[str], ...], int]]] = {}
         starts = seg.token_starts
         compiled = self.compiled
-        near = self.near if _plain_text(text) else None
-        places: dict[frozenset[str], list[int]] = {}
-        forms: dict[str, list[int]] | None = None
+        near = self.near
         for k, _, entry in hits:
+            items = kept.get(id(entry))
+            if items is None:
+                items = kept[id(entry)] = []
+                for pid, i, source, required in entry:
+                    ok = viable.get(pid)
+                    if ok is None:
+                        ok = all(not req.isdisjoint(words) for req in required)
+                        if ok and forms is not None:
+                            first = self.phrases[pid].first_sets
+                            ok = first is None or any(fs <= forms for fs in first)
+                        viable[pid] = ok
+                    if ok:
+                        sets, span = near[pid] if forms is not None else ((), 0)
+                        items.append((pid, i, source, sets, span))
+            if not items:
+                continue
             start = starts[k]
-            for pid, i, source, required in entry:
-                ok = viable.get(pid)
-                if ok is None:
-                    ok = viable[pid] = all(not req.isdisjoint(words) for req in required)
-                if not ok:
-                    continue
-                if near is not None:
-                    sets, span = near[pid]
-                    far = False
-                    for req in sets:
-                        at = places.get(req)
-                        if at is None:
-                            if forms is None:
-                                forms = _token_forms(toks)
-                            at = places[req] = sorted(
-                                x for w in req if w in forms for x in forms[w]
-                            )
-                        j = bisect.bisect_right(at, k)
-                        if j == len(at) or at[j] > k + span:
-                            far = True
-                            break
-                    if far:
-                        continue
+            for pid, i, source, sets, span in items:
+                if sets:
+                    window = toks[k + 1 : k + span + 1]
+                    if cut is None:
+                        if any(req.isdisjoint(window) for req in sets):
+                            continue
+                    else:
+                        window2 = cut[k + 1 : k + span + 1]
+                        if any(req.isdisjoint(window) and req.isdisjoint(window2) for req in sets):
+                            continue
                 rx = compiled[pid] or self._regex(pid)
                 m = rx.match(text, start)
                 if m and m.end() > start:
