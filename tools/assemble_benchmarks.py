@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["pipeline", "classifier", "rules", "redaction", "loaders", "store", "research", "corpus"]
+ORDER = ["pipeline", "default-model", "sentence_model", "classifier", "rules", "redaction", "loaders",
+         "store", "research", "corpus"]
 
 HEADER = """# Benchmarks
 
