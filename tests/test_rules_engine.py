@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -414,3 +415,125 @@ def test_adversarial_input_is_linear(adversarial: str) -> None:
     rs.apply(adversarial)
     # the benchmark holds the 1 s target; a loaded test machine gets headroom
     assert time.perf_counter() - start < 15
+
+
+# -- the matcher's filters never change what is found -------------------------------
+def _reference_candidates(matcher: Any, seg: Any) -> list[tuple[int, str, int, int]]:
+    """Every indexed phrase tried at every token, with no filter but required words."""
+    out = []
+    toks = seg.tokens
+    words = frozenset(toks)
+    for k, start in enumerate(seg.token_starts):
+        tok = toks[k]
+        entries = [matcher.by_word.get(tok)]
+        if k + 1 < len(toks):
+            entries.append(matcher.by_pair.get((tok, toks[k + 1])))
+        entries += [matcher.by_prefix.get(tok[:n]) for n in matcher.prefix_lengths if n <= len(tok)]
+        for entry in entries:
+            for pid, i, source, required in entry or ():
+                if any(req.isdisjoint(words) for req in required):
+                    continue
+                m = matcher.phrases[pid].regex.match(seg.text, start)
+                if m and m.end() > start:
+                    out.append((i, source, start, m.end()))
+    for i in matcher.regex_rules:
+        for rx in matcher.rules[i]._regexes:
+            out.extend(
+                (i, rx.pattern, m.start(), m.end())
+                for m in rx.finditer(seg.text)
+                if m.end() > m.start()
+            )
+    return out
+
+
+_WORDS = [
+    "I",
+    "forgot",
+    "did",
+    "not",
+    "didn’t",
+    "didn't",
+    "can't",
+    "can",
+    "no",
+    "one",
+    "answered",
+    "short-staffed",
+    "short",
+    "staffed",
+    "understaffed",
+    "follow-up",
+    "follow",
+    "up",
+    "escalated",
+    "the",
+    "SW",
+    "was",
+    "distracted",
+    "voice",
+    "of",
+    "child's",
+    "child",
+    "share",
+    "information",
+    "with",
+    "school",
+    "ſhare",
+    "K",
+    "—",
+    ",",
+    ".",
+    ";",
+    "?",
+    "\n",
+    "o'clock's",
+    "workload",
+    "high",
+    "caseload",
+    "dna",
+    "did not attend",
+    "a&e",
+    "A&E",
+]
+
+
+@pytest.mark.parametrize("taxonomy", ["safeguarding", "asrs"])
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.sampled_from(_WORDS), max_size=60), st.sampled_from([" ", "  ", "-", " / "]))
+def test_filtered_matcher_equals_reference(taxonomy: str, words: list[str], sep: str) -> None:
+    rs = RuleSet.default(taxonomy)
+    matcher = rs._get_matcher()
+    seg = segment(sep.join(words))
+    assert list(matcher.candidates(seg)) == _reference_candidates(matcher, seg)
+
+
+def test_filtered_matcher_equals_reference_on_the_labelled_sentences() -> None:
+    import json
+
+    path = Path(__file__).parent / "data" / "rule_sentences.jsonl"
+    texts = [json.loads(line)["text"] for line in path.read_text().splitlines() if line.strip()]
+    for taxonomy in ("safeguarding", "asrs"):
+        matcher = RuleSet.default(taxonomy)._get_matcher()
+        for text in texts:
+            seg = segment(text)
+            assert list(matcher.candidates(seg)) == _reference_candidates(matcher, seg)
+
+
+def test_rules_compile_lazily() -> None:
+    # fresh copies of the built-in rules: nothing compiled until a text needs it
+    rs = RuleSet([Rule(**r.to_dict()) for r in RuleSet.default()])
+    phrases = [ph for rule in rs for ph in rule._phrases]
+    assert all(ph.lazy._rx is None for ph in phrases)
+    assert [f.code for f in rs.apply("I forgot to send the referral.")] == ["ERR.LAPSE"]
+    compiled = sum(ph.lazy._rx is not None for ph in phrases)
+    assert 0 < compiled < len(phrases) / 10
+
+
+def test_every_builtin_phrase_compiles() -> None:
+    for taxonomy in ("safeguarding", "asrs"):
+        for rule in RuleSet.default(taxonomy):
+            for phrase in rule._phrases:
+                assert phrase.regex.pattern == phrase.lazy.pattern
+            for ctx in rule._context.values():
+                if ctx is not None:
+                    assert ctx.compiled.pattern == ctx.pattern

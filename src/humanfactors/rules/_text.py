@@ -190,9 +190,12 @@ class Phrase:
     required: tuple[frozenset[str], ...] = ()
     # At most how many tokens of :func:`segment` can start inside one match.
     span: int = 0
-    # The words of each alternative of the first item, lower-cased (one must be all
-    # present for a match), or None when some alternative has a prefix or compound word.
-    first_sets: tuple[frozenset[str], ...] | None = None
+    # In a plain text (see _keyset): per alternative of the first item, sets of tokens
+    # that must each have a member in the text for that alternative to match.
+    first_needs: tuple[tuple[frozenset[str], ...], ...] = ()
+    # Per later mandatory item, the tokens one of which must start within ``span``
+    # tokens after the phrase's start.
+    near: tuple[frozenset[str], ...] = ()
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -294,6 +297,7 @@ def compile_phrase(source: str) -> Phrase:
     first_alts: list[list[str]] = []
     info: list[tuple[bool, tuple[str, ...] | None]] = []  # items after the first
     span = 0  # most tokens a match can start (see Phrase.span)
+    near: list[frozenset[str]] = []
     for n, item in enumerate(items):
         group, group_opt, raw = item.group(1), item.group(2), item.group(3)
         if (raw is not None and "(" in raw) or (raw is not None and ")" in raw):
@@ -325,6 +329,9 @@ def compile_phrase(source: str) -> Phrase:
         body = "(?:" + "|".join(_SEP.join(_word_regex(w) for w in alt) for alt in alts) + ")"
         if n >= 1:
             info.append((optional, _plain_words(a[0] for a in alts)))
+            need = None if optional else _item_need(alts)
+            if need is not None:
+                near.append(need)
         if n == 0:
             first_alts = alts
             parts.append(body)
@@ -377,18 +384,53 @@ def compile_phrase(source: str) -> Phrase:
         "".join(parts[1:]),
         required,
         span,
-        _first_sets(first_alts),
+        _first_needs(first_alts),
+        tuple(near),
     )
 
 
-def _first_sets(alts: list[list[str]]) -> tuple[frozenset[str], ...] | None:
+_KEYABLE = re.compile(r"[a-z0-9_]+(?:'[a-z0-9_]+)?")
+_PIECE = re.compile(r"[a-z0-9_]+")
+
+
+def _keyset(word: str) -> frozenset[str] | None:
+    """The tokens one of which starts where ``word`` matches in a plain text, or None.
+
+    A plain text is ASCII but for curly apostrophes and has no token with two
+    apostrophes. There, ``word`` matches only where a token starts that equals one of
+    these, or one of these followed by an apostrophe and more ("can" in "can't"). A
+    hyphenated word ``a-b-c`` starts the token ``a``, ``ab`` or ``abc``. Prefixes,
+    slashes and other characters give None (no constraint).
+    """
+    w = word.lower().replace("’", "'")
+    if w.endswith("*") or "/" in w:
+        return None
+    if "-" in w:
+        pieces = w.split("-")
+        if not all(_PIECE.fullmatch(p) for p in pieces):
+            return None
+        return frozenset("".join(pieces[:n]) for n in range(1, len(pieces) + 1))
+    return frozenset([w]) if _KEYABLE.fullmatch(w) else None
+
+
+def _first_needs(alts: list[list[str]]) -> tuple[tuple[frozenset[str], ...], ...]:
+    """Per alternative of the first item, the key sets of its words (see _keyset)."""
     out = []
     for alt in alts:
-        plain = _plain_words(alt)
-        if plain is None:
-            return None
-        out.append(frozenset(plain))
+        sets = (_keyset(w) for w in alt)
+        out.append(tuple(ks for ks in sets if ks is not None))
     return tuple(out)
+
+
+def _item_need(alts: list[list[str]]) -> frozenset[str] | None:
+    """The tokens one of which starts a match of a later item, or None."""
+    out: set[str] = set()
+    for alt in alts:
+        ks = _keyset(alt[0])
+        if ks is None:
+            return None
+        out |= ks
+    return frozenset(out)
 
 
 def compile_alternation(phrases: Iterable[str]) -> LazyRegex | None:

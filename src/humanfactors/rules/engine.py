@@ -383,12 +383,10 @@ class _Matcher:
             frozenset(p for p in self.by_prefix if len(p) == n) for n in self.prefix_lengths
         )
         self.regex_rules = tuple(i for i, r in enumerate(self.rules) if r._regexes)
-        # Required words that, in a text of ASCII letters (and curly apostrophes), must
-        # start a token within ``span`` tokens after the phrase's start (see _near).
-        self.near = tuple(
-            (tuple(r for r in ph.required if all(_PLAIN_TOKEN.fullmatch(w) for w in r)), ph.span)
-            for ph in self.phrases
-        )
+        self.near = tuple((ph.near, ph.span) for ph in self.phrases)
+        # per phrase, its first item's needs, split for speed: (some alternative needs
+        # nothing, the tokens of one-word alternatives, the other alternatives' needs)
+        self.first = tuple(_split_needs(ph.first_needs) for ph in self.phrases)
 
     def _regex(self, pid: int) -> re.Pattern[str]:
         rx = self.compiled[pid]
@@ -403,36 +401,6 @@ class _Matcher:
         n_toks = len(toks)
         # the words of the text: a cheap necessary condition for each phrase
         words = frozenset(toks)
-        # (token index, index group, entry): group 0 word, 1 word pair, 2+ prefixes
-        hits: list[tuple[int, int, Any]] = []
-        found_words = words & self.word_keys
-        pair_hits = set(itertools.pairwise(toks)) & self.pair_keys if n_toks > 1 else set()
-        prefix_hits: list[set[str]] = [
-            {w for w in words if w[:n] in keys}
-            for n, keys in zip(self.prefix_lengths, self.prefix_keys, strict=True)
-        ]
-        needed = set(found_words)
-        needed.update(a for a, _ in pair_hits)
-        for ws in prefix_hits:
-            needed.update(ws)
-        if not needed and not self.regex_rules:
-            return
-        where: dict[str, list[int]] = {w: [] for w in needed}
-        for k, tok in enumerate(toks):
-            if tok in needed:
-                where[tok].append(k)
-        by_word, by_pair, by_prefix = self.by_word, self.by_pair, self.by_prefix
-        for w in found_words:
-            entry = by_word[w]
-            hits.extend((k, 0, entry) for k in where[w])
-        for a, b in pair_hits:
-            entry = by_pair[(a, b)]
-            hits.extend((k, 1, entry) for k in where[a] if k + 1 < n_toks and toks[k + 1] == b)
-        for g, (n, ws) in enumerate(zip(self.prefix_lengths, prefix_hits, strict=True)):
-            for w in ws:
-                entry = by_prefix[w[:n]]
-                hits.extend((k, 2 + g, entry) for k in where[w])
-        hits.sort()  # (token index, group) is unique: entries are never compared
         # In a plain text a word of a phrase matches only where a token starts that
         # equals it or extends it past an apostrophe ("can" in "can't"): ``cut`` holds
         # each token up to its apostrophe. Tokens with two apostrophes turn this off.
@@ -446,38 +414,88 @@ class _Matcher:
                 forms = words | {w[: w.index("'")] for w in split}
                 cut = tuple(t.partition("'")[0] for t in toks)
         viable: dict[int, bool] = {}
-        kept: dict[int, list[tuple[int, int, str, tuple[frozenset[str], ...], int]]] = {}
+        near = self.near
+        first = self.first
+
+        def keep(entry: Any) -> list[tuple[int, int, str, tuple[frozenset[str], ...], int]]:
+            """The phrases of an index entry that can match somewhere in this text."""
+            items = []
+            for pid, i, source, required in entry:
+                ok = viable.get(pid)
+                if ok is None:
+                    ok = True
+                    for req in required:
+                        if req.isdisjoint(words):
+                            ok = False
+                            break
+                    if ok and forms is not None:
+                        free, singles, lasts, multis = first[pid]
+                        if not free and singles.isdisjoint(forms):
+                            ok = False
+                            if not lasts.isdisjoint(forms):
+                                for need in multis:
+                                    for ks in need:
+                                        if ks.isdisjoint(forms):
+                                            break
+                                    else:
+                                        ok = True
+                                        break
+                    viable[pid] = ok
+                if ok:
+                    sets, span = near[pid] if forms is not None else ((), 0)
+                    items.append((pid, i, source, sets, span))
+            return items
+
+        # (token index, index group, phrases): group 0 word, 1 word pair, 2+ prefixes
+        hits: list[tuple[int, int, Any]] = []
+        found_words = words & self.word_keys
+        pair_hits = set(itertools.pairwise(toks)) & self.pair_keys if n_toks > 1 else set()
+        prefix_hits: list[set[str]] = [
+            {w for w in words if w[:n] in keys}
+            for n, keys in zip(self.prefix_lengths, self.prefix_keys, strict=True)
+        ]
+        needed = set(found_words)
+        needed.update(a for a, _ in pair_hits)
+        for ws in prefix_hits:
+            needed.update(ws)
+        if needed:
+            where: dict[str, list[int]] = {w: [] for w in needed}
+            for k, tok in enumerate(toks):
+                if tok in needed:
+                    where[tok].append(k)
+            by_word, by_pair, by_prefix = self.by_word, self.by_pair, self.by_prefix
+            for w in found_words:
+                items = keep(by_word[w])
+                if items:
+                    hits.extend((k, 0, items) for k in where[w])
+            for a, b in pair_hits:
+                items = keep(by_pair[(a, b)])
+                if items:
+                    hits.extend(
+                        (k, 1, items) for k in where[a] if k + 1 < n_toks and toks[k + 1] == b
+                    )
+            for g, (n, ws) in enumerate(zip(self.prefix_lengths, prefix_hits, strict=True)):
+                for w in ws:
+                    items = keep(by_prefix[w[:n]])
+                    if items:
+                        hits.extend((k, 2 + g, items) for k in where[w])
+            hits.sort()  # (token index, group) is unique: the lists are never compared
         starts = seg.token_starts
         compiled = self.compiled
-        near = self.near
-        for k, _, entry in hits:
-            items = kept.get(id(entry))
-            if items is None:
-                items = kept[id(entry)] = []
-                for pid, i, source, required in entry:
-                    ok = viable.get(pid)
-                    if ok is None:
-                        ok = all(not req.isdisjoint(words) for req in required)
-                        if ok and forms is not None:
-                            first = self.phrases[pid].first_sets
-                            ok = first is None or any(fs <= forms for fs in first)
-                        viable[pid] = ok
-                    if ok:
-                        sets, span = near[pid] if forms is not None else ((), 0)
-                        items.append((pid, i, source, sets, span))
-            if not items:
-                continue
+        for k, _, items in hits:
             start = starts[k]
             for pid, i, source, sets, span in items:
                 if sets:
                     window = toks[k + 1 : k + span + 1]
-                    if cut is None:
-                        if any(req.isdisjoint(window) for req in sets):
-                            continue
-                    else:
-                        window2 = cut[k + 1 : k + span + 1]
-                        if any(req.isdisjoint(window) and req.isdisjoint(window2) for req in sets):
-                            continue
+                    if cut is not None:
+                        window += cut[k + 1 : k + span + 1]
+                    far = False
+                    for req in sets:
+                        if req.isdisjoint(window):
+                            far = True
+                            break
+                    if far:
+                        continue
                 rx = compiled[pid] or self._regex(pid)
                 m = rx.match(text, start)
                 if m and m.end() > start:
@@ -514,32 +532,26 @@ class _Matcher:
         return out
 
 
-# A required word that can only match where a token equal to it (or to it plus an
-# apostrophe suffix: "can" in "can't") starts.
-_PLAIN_TOKEN: Final = re.compile(r"[a-z0-9_]+(?:'[a-z0-9_]+)*")
+def _split_needs(
+    needs: tuple[tuple[frozenset[str], ...], ...],
+) -> tuple[bool, frozenset[str], frozenset[str], tuple[tuple[frozenset[str], ...], ...]]:
+    free = any(not need for need in needs)
+    singles = frozenset(w for need in needs if len(need) == 1 for w in need[0])
+    multis = tuple(need[::-1] for need in needs if len(need) > 1)
+    # later words are rarer ("no answer"): one of them must be present, and they go first
+    lasts = frozenset(w for need in multis for w in need[0])
+    return free, singles, lasts, multis
 
 
 def _plain_text(text: str) -> bool:
     """True when ``text`` is ASCII but for curly apostrophes.
 
     In such a text a phrase word matches (ignoring case) exactly where a token starts
-    that equals it or extends it past an apostrophe; outside ASCII, case folding
-    (a long s matches ``s``) breaks that, so the window test in _Matcher is skipped.
+    that equals it or extends it past an apostrophe (see ``_text._keyset``); outside
+    ASCII, case folding (a long s matches ``s``) breaks that, so _Matcher does not
+    filter phrases by their words there.
     """
     return text.isascii() or text.replace("’", "'").isascii()
-
-
-def _token_forms(tokens: Sequence[str]) -> dict[str, list[int]]:
-    """Token indices by token, and by each token's prefixes that end before an apostrophe."""
-    out: dict[str, list[int]] = {}
-    for k, tok in enumerate(tokens):
-        out.setdefault(tok, []).append(k)
-        if "'" in tok:
-            cut = tok.find("'")
-            while cut != -1:
-                out.setdefault(tok[:cut], []).append(k)
-                cut = tok.find("'", cut + 1)
-    return out
 
 
 def _judge(rule: Rule, phrase: str, seg: Segmented, start: int, end: int) -> RuleMatch | None:
