@@ -21,6 +21,7 @@ __all__ = [
     "compile_alternation",
     "compile_phrase",
     "segment",
+    "sentence_spans",
 ]
 
 # A word: letters or digits, with inner apostrophes ("didn't", "child's") but no outer ones.
@@ -87,14 +88,13 @@ class Segmented:
         return i, j
 
 
-def segment(text: str) -> Segmented:
-    """Split ``text`` into sentences and tokens in one linear pass each.
+def sentence_spans(text: str) -> tuple[list[int], list[int]]:
+    """Start and end offsets of the sentences of ``text`` (one linear pass).
 
     Examples
     --------
-    >>> seg = segment("I forgot. Dr. Khan rang me.")
-    >>> [seg.text[s:e] for s, e in zip(seg.sentence_starts, seg.sentence_ends)]
-    ['I forgot.', 'Dr. Khan rang me.']
+    >>> sentence_spans("I forgot. Dr. Khan rang me.")
+    ([0, 10], [9, 27])
     """
     starts: list[int] = [0]
     ends: list[int] = []
@@ -122,7 +122,19 @@ def segment(text: str) -> Segmented:
             s_ends.append(b)
     if not s_starts:
         s_starts, s_ends = [0], [len(text)]
-    starts, ends = s_starts, s_ends
+    return s_starts, s_ends
+
+
+def segment(text: str) -> Segmented:
+    """Split ``text`` into sentences and tokens in one linear pass each.
+
+    Examples
+    --------
+    >>> seg = segment("I forgot. Dr. Khan rang me.")
+    >>> [seg.text[s:e] for s, e in zip(seg.sentence_starts, seg.sentence_ends)]
+    ['I forgot.', 'Dr. Khan rang me.']
+    """
+    starts, ends = sentence_spans(text)
     low = text.lower()
     if len(low) != len(text):  # a few characters change length when lower-cased
         low = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)

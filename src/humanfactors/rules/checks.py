@@ -157,10 +157,10 @@ def _nhs_valid(digits: str) -> bool:
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:
-    from ._text import segment
+    from ._text import sentence_spans
 
-    seg = segment(text)
-    return list(zip(seg.sentence_starts, seg.sentence_ends, strict=True))
+    starts, ends = sentence_spans(text)
+    return list(zip(starts, ends, strict=True))
 
 
 def _ev(text: str, start: int, end: int) -> Evidence:
