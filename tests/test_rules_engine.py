@@ -537,3 +537,16 @@ def test_every_builtin_phrase_compiles() -> None:
             for ctx in rule._context.values():
                 if ctx is not None:
                     assert ctx.compiled.pattern == ctx.pattern
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab ’'.-\nİK_1é")), max_size=80))
+def test_segment_token_offsets(text: str) -> None:
+    import re
+
+    seg = segment(text)
+    low = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text).replace("’", "'")
+    found = list(re.finditer(r"\w+(?:['’]\w+)*", low))
+    assert seg.tokens == tuple(m.group() for m in found)
+    assert seg.token_starts == tuple(m.start() for m in found)
+    assert seg.token_ends == tuple(m.end() for m in found)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -140,10 +141,14 @@ def segment(text: str) -> Segmented:
         low = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
     low = low.replace("’", "'")
     toks = _TOKEN.findall(low)
-    tok_starts = [m.start() for m in _TOKEN.finditer(low)]
-    tok_ends = [a + len(t) for a, t in zip(tok_starts, toks, strict=True)]
+    # offsets without a Python loop: the text alternates gap, token, gap, token, ...
+    gaps = _TOKEN.split(low)
+    lengths = [0] * (2 * len(toks))
+    lengths[0::2] = map(len, gaps[:-1])
+    lengths[1::2] = map(len, toks)
+    bounds = list(itertools.accumulate(lengths))
     return Segmented(
-        text, tuple(starts), tuple(ends), tuple(tok_starts), tuple(tok_ends), tuple(toks)
+        text, tuple(starts), tuple(ends), tuple(bounds[0::2]), tuple(bounds[1::2]), tuple(toks)
     )
 
 

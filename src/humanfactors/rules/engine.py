@@ -429,17 +429,19 @@ class _Matcher:
                             ok = False
                             break
                     if ok and forms is not None:
-                        free, singles, lasts, multis = first[pid]
+                        free, singles, by_last = first[pid]
                         if not free and singles.isdisjoint(forms):
                             ok = False
-                            if not lasts.isdisjoint(forms):
-                                for need in multis:
+                            for w in forms.intersection(by_last):
+                                for need in by_last[w]:
                                     for ks in need:
                                         if ks.isdisjoint(forms):
                                             break
                                     else:
                                         ok = True
                                         break
+                                if ok:
+                                    break
                     viable[pid] = ok
                 if ok:
                     sets, span = near[pid] if forms is not None else ((), 0)
@@ -534,13 +536,17 @@ class _Matcher:
 
 def _split_needs(
     needs: tuple[tuple[frozenset[str], ...], ...],
-) -> tuple[bool, frozenset[str], frozenset[str], tuple[tuple[frozenset[str], ...], ...]]:
+) -> tuple[bool, frozenset[str], dict[str, list[tuple[frozenset[str], ...]]]]:
+    """(some alternative needs nothing, the tokens of one-word alternatives, the other
+    alternatives' remaining needs indexed by each token of their last word)."""
     free = any(not need for need in needs)
     singles = frozenset(w for need in needs if len(need) == 1 for w in need[0])
-    multis = tuple(need[::-1] for need in needs if len(need) > 1)
-    # later words are rarer ("no answer"): one of them must be present, and they go first
-    lasts = frozenset(w for need in multis for w in need[0])
-    return free, singles, lasts, multis
+    by_last: dict[str, list[tuple[frozenset[str], ...]]] = {}
+    for need in needs:
+        if len(need) > 1:
+            for w in need[-1]:
+                by_last.setdefault(w, []).append(need[:-1])
+    return free, singles, by_last
 
 
 def _plain_text(text: str) -> bool:
