@@ -11,9 +11,9 @@ import bisect
 import functools
 import itertools
 import re
-import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "LazyRegex",
@@ -157,14 +157,25 @@ class LazyRegex:
 
     Compiling the built-in rules' patterns up front costs seconds, and most of them are
     never needed by a given process; the pattern text is validated when it is built.
+    After the first use, ``search``, ``match`` and ``finditer`` are the compiled
+    pattern's own methods, so a lazy regex costs nothing more than a compiled one.
     """
 
-    __slots__ = ("_rx", "flags", "pattern")
+    __slots__ = ("_rx", "finditer", "flags", "match", "pattern", "search")
 
     def __init__(self, pattern: str, flags: int = re.IGNORECASE) -> None:
         self.pattern = pattern
         self.flags = flags
         self._rx: re.Pattern[str] | None = None
+        self.search: Callable[..., re.Match[str] | None] = self._first("search")
+        self.match: Callable[..., re.Match[str] | None] = self._first("match")
+        self.finditer: Callable[..., Iterator[re.Match[str]]] = self._first("finditer")
+
+    def _first(self, name: str) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            return getattr(self.compiled, name)(*args)
+
+        return call
 
     @property
     def compiled(self) -> re.Pattern[str]:
@@ -172,21 +183,10 @@ class LazyRegex:
         rx = self._rx
         if rx is None:
             rx = self._rx = re.compile(self.pattern, self.flags)
+            self.search = rx.search
+            self.match = rx.match
+            self.finditer = rx.finditer
         return rx
-
-    def search(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
-        """Like :meth:`re.Pattern.search`."""
-        return self.compiled.search(text, pos, endpos)
-
-    def match(self, text: str, pos: int = 0, endpos: int = sys.maxsize) -> re.Match[str] | None:
-        """Like :meth:`re.Pattern.match`."""
-        return self.compiled.match(text, pos, endpos)
-
-    def finditer(
-        self, text: str, pos: int = 0, endpos: int = sys.maxsize
-    ) -> Iterator[re.Match[str]]:
-        """Like :meth:`re.Pattern.finditer`."""
-        return self.compiled.finditer(text, pos, endpos)
 
     def __repr__(self) -> str:
         return f"LazyRegex({self.pattern[:60]!r}{'...' if len(self.pattern) > 60 else ''})"
