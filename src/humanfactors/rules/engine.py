@@ -334,9 +334,13 @@ class _Matcher:
     second is known, or a prefix of the first). For a text, the index keys present in it
     are found by set intersection with the text's words, a phrase is tried only if every
     word it requires is in the text (checked once per text), and each surviving phrase's
-    regex is tried only where its key occurs. Candidates come out in text order, then in
-    index order (word, word pair, prefixes), as if every token had been looked up in turn.
-    Regexes are compiled the first time they are needed.
+    regex is tried only where its key occurs. In a plain text (see :func:`_plain_text`)
+    two exact word tests drop more: a phrase none of whose first-item alternatives has
+    all its words in the text, and a position where a later item's first word does not
+    start a token within the phrase's reach. Candidates come out in text order, then in
+    index order (word, word pair, prefixes), as if every token had been looked up in turn,
+    so that the per-rule cap keeps the same matches. Regexes are compiled the first time
+    they are needed.
     """
 
     def __init__(self, rules: Sequence[Rule]) -> None:
@@ -384,8 +388,7 @@ class _Matcher:
         )
         self.regex_rules = tuple(i for i, r in enumerate(self.rules) if r._regexes)
         self.near = tuple((ph.near, ph.span) for ph in self.phrases)
-        # per phrase, its first item's needs, split for speed: (some alternative needs
-        # nothing, the tokens of one-word alternatives, the other alternatives' needs)
+        # per phrase, its first item's needs, split for speed (see _split_needs)
         self.first = tuple(_split_needs(ph.first_needs) for ph in self.phrases)
 
     def _regex(self, pid: int) -> re.Pattern[str]:
