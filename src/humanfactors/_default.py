@@ -120,13 +120,13 @@ def default_model() -> SentenceEvidenceClassifier:
     path = default_model_path()
     if path.exists():
         try:
-            return load_model(path, trusted=True)
+            return load_model(path, trusted=True)  # type: ignore[no-any-return]
         except ModelLoadError as exc:
             log.warning("cached default model unusable (%s); rebuilding", exc)
     with _file_lock(path.with_suffix(".lock")):
         if path.exists():  # another process built it while we waited
             try:
-                return load_model(path, trusted=True)
+                return load_model(path, trusted=True)  # type: ignore[no-any-return]
             except ModelLoadError:
                 pass
         log.info("building the default model from the bundled corpus (once)")

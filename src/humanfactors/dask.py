@@ -69,7 +69,7 @@ def _partition_tidy(pdf: Any, model: Any, text_column: str, id_column: str | Non
     from .pipeline import _analyse_chunk
 
     analyser = _analyser(model, options)
-    items = []
+    items: list[tuple[int | None, object]] = []
     for idx, row in pdf.iterrows():
         rid = str(row[id_column]) if id_column else str(idx)
         items.append((None, {"id": rid, "narrative": row[text_column]}))

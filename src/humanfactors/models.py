@@ -282,7 +282,8 @@ class CodedIncident(Incident):
 
     @model_validator(mode="after")
     def _spans_in_text(self) -> Self:
-        for ev in [*self.evidence, *self.pii]:
+        spans: list[CodedEvidence | PiiSpan] = [*self.evidence, *self.pii]
+        for ev in spans:
             if ev.end > len(self.narrative) or self.narrative[ev.start : ev.end] != ev.text:
                 what = getattr(ev, "code", None) or getattr(ev, "type", "span")
                 raise ValueError(f"evidence {ev.start}..{ev.end} for {what} does not match the narrative")
@@ -339,7 +340,7 @@ class Analysis(BaseModel):
     @model_validator(mode="after")
     def _evidence_in_text(self) -> Self:
         text = self.incident.narrative
-        items = [*self.findings, *self.quality_issues]
+        items: list[Finding | QualityIssue] = [*self.findings, *self.quality_issues]
         for item in items:
             for ev in item.evidence:
                 if ev.end > len(text) or text[ev.start : ev.end] != ev.text:
@@ -386,8 +387,9 @@ def json_schema() -> dict[str, Any]:
 
     from ._version import __version__
 
-    top = [Incident, Analysis, Finding, QualityIssue]
-    _, defs = models_json_schema([(m, "validation") for m in top], ref_template="#/$defs/{model}")
+    top: list[type[BaseModel]] = [Incident, Analysis, Finding, QualityIssue]
+    pairs: list[tuple[type[BaseModel], Literal["validation"]]] = [(m, "validation") for m in top]
+    _, defs = models_json_schema(pairs, ref_template="#/$defs/{model}")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"https://humanfactors.readthedocs.io/schema/{__version__}.json",

@@ -239,7 +239,9 @@ class Analyser:
             thresholds = [0.5] * len(classes)
         thresholds = [max(float(t), 1e-9) for t in thresholds]
         chosen = [[proba[i, j] >= thresholds[j] for j in range(len(classes))] for i in range(len(texts))]
-        support = [{c: float(proba[i, j]) / thresholds[j] for j, c in enumerate(classes)} for i in range(len(texts))]
+        support: list[dict[str, float] | None] = [
+            {str(c): float(proba[i, j]) / thresholds[j] for j, c in enumerate(classes)} for i in range(len(texts))
+        ]
         out: list[list[Finding]] = []
         explain = getattr(self._model, "explain", None)
         for i, text in enumerate(texts):

@@ -434,7 +434,7 @@ class Crosswalk:
             self.source,
             [
                 CrosswalkMapping(
-                    source=m.target, target=m.source, relation=flip.get(m.relation, m.relation), note=m.note  # type: ignore[arg-type]
+                    source=m.target, target=m.source, relation=flip.get(m.relation, m.relation), note=m.note
                 )
                 for m in self.mappings
             ],
