@@ -550,3 +550,14 @@ def test_segment_token_offsets(text: str) -> None:
     assert seg.tokens == tuple(m.group() for m in found)
     assert seg.token_starts == tuple(m.start() for m in found)
     assert seg.token_ends == tuple(m.end() for m in found)
+
+
+def test_rule_sets_pickle_before_and_after_use() -> None:
+    import pickle
+
+    text = "I forgot to send the referral; the SW may have been distracted."
+    fresh = RuleSet([Rule(**r.to_dict()) for r in RuleSet.default()])
+    expected = RuleSet.default().apply(text)
+    for rs in (fresh, pickle.loads(pickle.dumps(fresh))):
+        assert rs.apply(text) == expected
+        assert pickle.loads(pickle.dumps(rs)).apply(text) == expected

@@ -188,6 +188,9 @@ class LazyRegex:
             self.finditer = rx.finditer
         return rx
 
+    def __reduce__(self) -> tuple[type[LazyRegex], tuple[str, int]]:
+        return LazyRegex, (self.pattern, self.flags)  # pickled uncompiled, like re.Pattern
+
     def __repr__(self) -> str:
         return f"LazyRegex({self.pattern[:60]!r}{'...' if len(self.pattern) > 60 else ''})"
 
