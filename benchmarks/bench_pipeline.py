@@ -44,7 +44,8 @@ def throughput(texts: list[str], n_jobs: int, batch_size: int = 64) -> float:
     from humanfactors.models import RecordError
     from humanfactors.pipeline import analyse_many
 
-    list(analyse_many(texts[:64], n_jobs=n_jobs))  # warm up: model loaded, workers started
+    # warm up: model loaded and every worker started (small batches reach all of them)
+    list(analyse_many(texts[: 32 * n_jobs * 4], n_jobs=n_jobs, batch_size=8))
     start = time.perf_counter()
     n = sum(1 for r in analyse_many(texts, n_jobs=n_jobs, batch_size=batch_size) if not isinstance(r, RecordError))
     elapsed = time.perf_counter() - start
