@@ -16,7 +16,7 @@ and neither alone is overridden).
 A rule finding the model does not make is kept when the model gives that code at least
 ``rule_support`` times its decision threshold (default 0.4): a phrase match that the
 model finds wholly implausible is more often a false alarm than a missed factor. Chosen
-by cross-validation on the bundled corpus (macro-F1 0.584 against 0.549 for keeping every
+by cross-validation on the bundled corpus (macro-F1 0.589 against 0.571 for keeping every
 rule finding and 0.570 for the model alone; see docs/benchmarks.md). Codes the model does
 not know, and every rule finding when there is no model, are kept.
 """
