@@ -15,49 +15,24 @@ import types
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-from sklearn.base import BaseEstimator
 
 from humanfactors.cli import main
+from stand_ins import WordCoder
 
 DATA = Path(__file__).parent / "data"
 CODED = DATA / "eval_coded.jsonl"  # 12 good reports, a malformed line 7, an unknown code on 14
 REPO = Path(__file__).resolve().parents[1]
 
 
-class WordCoder(BaseEstimator):  # type: ignore[misc]
-    """Stand-in estimator: a code's score is the share of words seen with it in training."""
+class CliWordCoder(WordCoder):
+    """The stand-in as the CLI builds it: the safeguarding taxonomy and a 0.6 threshold."""
 
     def __init__(
-        self, *, taxonomy: Any = "safeguarding", random_state: int = 0, n_jobs: Any = None
+        self, *, taxonomy: Any = "safeguarding", threshold: float = 0.6, random_state: int = 0,
+        n_jobs: Any = None,
     ):
-        self.taxonomy = taxonomy
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-
-    def fit(self, texts: list[str], labels: list[list[str]]) -> WordCoder:
-        from humanfactors.taxonomy import load_taxonomy
-
-        tax = load_taxonomy(self.taxonomy) if self.taxonomy is not None else None
-        labels = [[tax.resolve(c) for c in codes] if tax else list(codes) for codes in labels]
-        self.classes_ = np.array(sorted({c for codes in labels for c in codes}))
-        self.vocab_ = {c: set() for c in self.classes_}
-        for text, codes in zip(texts, labels, strict=True):
-            for c in codes:
-                self.vocab_[c].update(text.lower().split())
-        return self
-
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), len(self.classes_)))
-        for i, text in enumerate(texts):
-            words = text.lower().split() or [""]
-            for j, c in enumerate(self.classes_):
-                out[i, j] = sum(w in self.vocab_[c] for w in words) / len(words)
-        return out
-
-    def predict(self, texts: list[str]) -> np.ndarray:
-        return (self.predict_proba(texts) >= 0.6).astype(int)
+        super().__init__(taxonomy=taxonomy, threshold=threshold, random_state=random_state, n_jobs=n_jobs)
 
 
 @pytest.fixture
@@ -65,7 +40,7 @@ def stand_in(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Replace humanfactors.classifier and humanfactors.persistence; record what is saved."""
     saved: dict[str, Any] = {}
     classifier = types.ModuleType("humanfactors.classifier")
-    classifier.HumanFactorsClassifier = WordCoder  # type: ignore[attr-defined]
+    classifier.HumanFactorsClassifier = CliWordCoder  # type: ignore[attr-defined]
     persistence = types.ModuleType("humanfactors.persistence")
 
     def save_model(

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sklearn import metrics
-from sklearn.base import BaseEstimator
 from sklearn.model_selection import KFold
 
 from humanfactors.evaluate import (
@@ -22,42 +21,9 @@ from humanfactors.evaluate import (
     evaluate_predictions,
 )
 from humanfactors.exceptions import InputError, UnknownCodeError
+from stand_ins import WordCoder
 
 
-class WordCoder(BaseEstimator):  # type: ignore[misc]
-    """A tiny stand-in multi-label text estimator with the library's interface.
-
-    A code's score is the share of a text's words seen in training reports with that
-    code; it is predicted when the score reaches ``threshold``.
-    """
-
-    def __init__(self, *, taxonomy: Any = None, threshold: float = 0.5, random_state: int = 0):
-        self.taxonomy = taxonomy
-        self.threshold = threshold
-        self.random_state = random_state
-
-    def fit(self, texts: list[str], labels: list[list[str]]) -> WordCoder:
-        from humanfactors.taxonomy import load_taxonomy
-
-        tax = load_taxonomy(self.taxonomy) if self.taxonomy is not None else None
-        labels = [[tax.resolve(c) for c in codes] if tax else list(codes) for codes in labels]
-        self.classes_ = np.array(sorted({c for codes in labels for c in codes}))
-        self.vocab_ = {c: set() for c in self.classes_}
-        for text, codes in zip(texts, labels, strict=True):
-            for c in codes:
-                self.vocab_[c].update(text.lower().split())
-        return self
-
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), len(self.classes_)))
-        for i, text in enumerate(texts):
-            words = text.lower().split() or [""]
-            for j, c in enumerate(self.classes_):
-                out[i, j] = sum(w in self.vocab_[c] for w in words) / len(words)
-        return out
-
-    def predict(self, texts: list[str]) -> np.ndarray:
-        return (self.predict_proba(texts) >= self.threshold).astype(int)
 
 
 TEXTS = [
