@@ -8,11 +8,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .exceptions import InputError
+from .taxonomy import Taxonomy
 
 if TYPE_CHECKING:  # pragma: no cover
     from numpy.typing import NDArray
@@ -216,3 +218,46 @@ def token_spans(text: str) -> list[tuple[str, int, int]]:
     exact even where lowercasing would change the text's length.
     """
     return [(m.group().lower(), m.start(), m.end()) for m in _TOKEN_RE.finditer(text)]
+
+
+class TextMultiLabelMixin:
+    """scikit-learn plumbing shared by the library's text estimators.
+
+    Declares string input and multi-label output, and pickles ``taxonomy`` /
+    ``taxonomy_`` as plain data, so that allow-list loaders (skops) need not trust a
+    custom class of this library for them. Put it first among the bases.
+    """
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.input_tags.one_d_array = True
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        if tags.classifier_tags is not None:
+            tags.classifier_tags.multi_label = True
+        return tags
+
+    def __getstate__(self) -> dict[str, Any]:
+        state: dict[str, Any] = dict(super().__getstate__())  # type: ignore[call-overload]
+        for key in ("taxonomy", "taxonomy_"):
+            value = state.get(key)
+            if isinstance(value, Taxonomy):
+                state[key] = {"__taxonomy__": value.to_dict(), "source": value.source}
+            elif isinstance(value, Path):
+                state[key] = {"__path__": str(value)}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        from .taxonomy import _from_mapping
+
+        state = dict(state)
+        for key in ("taxonomy", "taxonomy_"):
+            value = state.get(key)
+            if isinstance(value, dict) and "__taxonomy__" in value:
+                state[key] = _from_mapping(value["__taxonomy__"], str(value.get("source", "<model>")))
+            elif isinstance(value, dict) and "__path__" in value:
+                state[key] = Path(value["__path__"])
+        super().__setstate__(state)  # type: ignore[misc]

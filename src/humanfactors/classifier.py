@@ -74,7 +74,7 @@ class CodeExplanation(BaseModel):
     terms: tuple[TermContribution, ...] = ()
 
 
-class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class HumanFactorsClassifier(F.TextMultiLabelMixin, ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Multi-label classifier of human-factors codes in report narratives.
 
     Parameters
@@ -189,45 +189,6 @@ class HumanFactorsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[mi
         self.batch_size = batch_size
         self.random_state = random_state
         self.n_jobs = n_jobs
-
-    # -- scikit-learn plumbing ---------------------------------------------------------
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        tags.input_tags.one_d_array = True
-        tags.target_tags.required = True
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = False
-        if tags.classifier_tags is not None:
-            tags.classifier_tags.multi_label = True
-        return tags
-
-    def __getstate__(self) -> dict[str, Any]:
-        state: dict[str, Any] = dict(super().__getstate__())
-        # Plain data instead of Taxonomy objects, so that allow-list loaders (skops) need
-        # not trust a custom class of this library for them.
-        for key in ("taxonomy", "taxonomy_"):
-            value = state.get(key)
-            if isinstance(value, Taxonomy):
-                state[key] = {"__taxonomy__": value.to_dict(), "source": value.source}
-            elif isinstance(value, Path):
-                state[key] = {"__path__": str(value)}
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        from .taxonomy import _from_mapping
-
-        state = dict(state)
-        for key in ("taxonomy", "taxonomy_"):
-            value = state.get(key)
-            if isinstance(value, dict) and "__taxonomy__" in value:
-                state[key] = _from_mapping(
-                    value["__taxonomy__"], str(value.get("source", "<model>"))
-                )
-            elif isinstance(value, dict) and "__path__" in value:
-                state[key] = Path(value["__path__"])
-        super().__setstate__(state)
 
     # -- validation --------------------------------------------------------------------
     def _check_params(self) -> None:
