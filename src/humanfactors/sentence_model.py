@@ -451,7 +451,9 @@ class SentenceEvidenceClassifier(F.TextMultiLabelMixin, ClassifierMixin, BaseEst
         A = parts["sentence_tfidf_"].transform(counts)
         if parts["char_vectorizer_"] is not None:
             A = sp.hstack(
-                [A, parts["char_vectorizer_"].transform(units)], format="csr", dtype=np.float32
+                [A, F.char_wb_transform(parts["char_vectorizer_"], units)],
+                format="csr",
+                dtype=np.float32,
             )
         R = None
         if parts["report_tfidf_"] is not None:

@@ -70,8 +70,11 @@ _ROLE: Final = (
     r"consultant|paediatrician|iro|chair|carer|foster\s+carer|staff\s+member|colleague|student|"
     r"duty\s+worker|(?:mr|mrs|ms|miss|dr)\.?\s+[A-Z][a-z]+|she|he|they)"
 )
-_BLAME: Final = re.compile(
-    r"(?<!\w)(?=\w)(?:" + _ROLE + r"\s+(?:\w+\s+){0,2}?(?:failed|neglected|refused|omitted)\s+to|"
+# Blame: fault words, and "<role> (up to two words) failed/neglected/refused/omitted to".
+# The role form is found from its verb backwards (the verb is rare, roles are common), so
+# the scan does not try every role word at every word of the text.
+_BLAME_WORDS: Final = re.compile(
+    r"(?<!\w)(?=\w)(?:"
     r"(?:negligen(?:t|ce)|careless(?:ness|ly)?|incompeten(?:t|ce)|lazy|laziness|reckless(?:ness|ly)?|"
     r"unprofessional|at\s+fault|to\s+blame|is\s+responsible\s+for\s+the\s+(?:death|harm|injury|incident)|"
     r"the\s+fault\s+of|(?:his|her|their)\s+(?:fault|failure|failings|negligence|mistake)|culpab(?:le|ility)|"
@@ -80,6 +83,29 @@ _BLAME: Final = re.compile(
     r"(?:gross|serious)\s+misconduct|dereliction))(?!\w)",
     re.IGNORECASE,
 )
+_BLAME_VERB: Final = re.compile(r"(?<!\w)(?:failed|neglected|refused|omitted)\s+to(?!\w)", re.IGNORECASE)
+_ROLE_BEFORE: Final = re.compile(
+    r"(?<!\w)(?=\w)" + _ROLE + r"\s+(?:\w+\s+){0,2}?\Z", re.IGNORECASE
+)
+_ROLE_REACH: Final = 120  # characters before the verb in which the role may start
+
+
+def _blame_spans(text: str) -> list[tuple[int, int]]:
+    """Non-overlapping blame phrases in text order (earlier start wins, then the role form)."""
+    found = [(m.start(), 0, m.end()) for m in _BLAME_WORDS.finditer(text)]
+    for verb in _BLAME_VERB.finditer(text):
+        role = _ROLE_BEFORE.search(text, max(0, verb.start() - _ROLE_REACH), verb.start())
+        if role is not None:
+            found.append((role.start(), -1, verb.end()))
+    out: list[tuple[int, int]] = []
+    reach = 0
+    for start, _, end in sorted(found):
+        if start >= reach:
+            out.append((start, end))
+            reach = end
+    return out
+
+
 _CAUSAL: Final = re.compile(
     r"(?<!\w)(?=\w)(?:because|due\s+to|owing\s+to|as\s+a\s+result|result(?:ed)?\s+in|led\s+to|lead\s+to|leads\s+to|"
     r"contribut\w*|caus\w*|reason\w*|why|so\s+that|which\s+meant|this\s+meant|meant\s+that|therefore|"
@@ -157,10 +183,10 @@ def _nhs_valid(digits: str) -> bool:
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:
-    from ._text import sentence_spans
+    from ._text import segment
 
-    starts, ends = sentence_spans(text)
-    return list(zip(starts, ends, strict=True))
+    seg = segment(text)  # shared with the rules when they have just read the same text
+    return list(zip(seg.sentence_starts, seg.sentence_ends, strict=True))
 
 
 def _ev(text: str, start: int, end: int) -> Evidence:
@@ -236,7 +262,7 @@ def check(
                 [_ev(text, m.start(), m.end()) for m in hind[:10]],
             )
         )
-    blame = [m for m in _BLAME.finditer(text)]
+    blame = _blame_spans(text)
     if blame:
         issues.append(
             _issue(
@@ -244,7 +270,7 @@ def check(
                 f"{len(blame)} phrase(s) place fault on a person or role.",
                 "This places fault on a person; describe what they did and what in the task, team "
                 "or system made it the thing to do at the time, so others can learn from it.",
-                [_ev(text, m.start(), m.end()) for m in blame[:10]],
+                [_ev(text, a, b) for a, b in blame[:10]],
             )
         )
     if n_words >= _ANALYSIS_MIN_WORDS and not _CAUSAL.search(text):

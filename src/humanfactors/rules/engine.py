@@ -26,7 +26,7 @@ import math
 import re
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -397,8 +397,13 @@ class _Matcher:
             rx = self.compiled[pid] = self.phrases[pid].regex
         return rx
 
-    def candidates(self, seg: Segmented) -> Iterator[tuple[int, str, int, int]]:
-        """``(rule index, phrase, start, end)`` for every raw phrase match."""
+    def candidates(
+        self, seg: Segmented, allowed: Sequence[bool] | None = None
+    ) -> Iterator[tuple[int, str, int, int]]:
+        """``(rule index, phrase, start, end)`` for every raw phrase match.
+
+        ``allowed``, one flag per rule, skips the rules it marks False (they cost nothing).
+        """
         text = seg.text
         toks = seg.tokens
         n_toks = len(toks)
@@ -424,6 +429,8 @@ class _Matcher:
             """The phrases of an index entry that can match somewhere in this text."""
             items = []
             for pid, i, source, required in entry:
+                if allowed is not None and not allowed[i]:
+                    continue
                 ok = viable.get(pid)
                 if ok is None:
                     ok = True
@@ -506,19 +513,34 @@ class _Matcher:
                 if m and m.end() > start:
                     yield i, source, start, m.end()
         for i in self.regex_rules:
+            if allowed is not None and not allowed[i]:
+                continue
             for rx in self.rules[i]._regexes:
                 for m in rx.finditer(text):
                     if m.end() > m.start():
                         yield i, rx.pattern, m.start(), m.end()
 
+    def allowed(self, codes: Collection[str] | None) -> list[bool] | None:
+        """Per rule, whether it votes for one of ``codes`` (None: every rule)."""
+        if codes is None:
+            return None
+        wanted = codes if isinstance(codes, set | frozenset) else set(codes)
+        return [r.code in wanted for r in self.rules]
+
     def matches(
-        self, text: str, faults: Counter[str], seg: Segmented | None = None
+        self,
+        text: str,
+        faults: Counter[str],
+        seg: Segmented | None = None,
+        allowed: Sequence[bool] | None = None,
     ) -> list[RuleMatch]:
+        if allowed is not None and not any(allowed):
+            return []
         seg = seg or segment(text)
         out: list[RuleMatch] = []
         seen: set[tuple[int, int, int]] = set()
         accepted: Counter[int] = Counter()
-        for i, phrase, start, end in self.candidates(seg):
+        for i, phrase, start, end in self.candidates(seg, allowed):
             rule = self.rules[i]
             key = (i, start, end)
             if key in seen or accepted[i] >= _MAX_MATCHES:
@@ -922,20 +944,32 @@ class RuleSet:
             self._matcher = _Matcher(tuple(self._rules.values()))
         return self._matcher
 
-    def matches(self, text_or_incident: str | Incident) -> list[RuleMatch]:
-        """Every individual rule match, in text order."""
+    def matches(
+        self, text_or_incident: str | Incident, *, codes: Collection[str] | None = None
+    ) -> list[RuleMatch]:
+        """Every individual rule match, in text order (only rules for ``codes``, if given)."""
         text = _narrative(text_or_incident)
-        return self._get_matcher().matches(text, self.faults)
+        matcher = self._get_matcher()
+        return matcher.matches(text, self.faults, allowed=matcher.allowed(codes))
 
-    def apply(self, text_or_incident: str | Incident) -> list[Finding]:
+    def apply(
+        self, text_or_incident: str | Incident, *, codes: Collection[str] | None = None
+    ) -> list[Finding]:
         """One :class:`~humanfactors.models.Finding` per code that a rule voted for.
 
         Confidence combines the matches of a code (each one more makes it likelier);
         evidence spans index the given text exactly; the explanation says which rules
         fired on which words. Findings come in taxonomy order.
+
+        ``codes`` limits the work to the rules voting for those exact codes; the others
+        are not run at all. The findings for those codes are the same as without it (each
+        rule's matches are independent of the others'), so a caller that will discard
+        some codes anyway can skip their rules; :func:`humanfactors.analyse` does this
+        for codes the model finds implausible in a report.
         """
         text = _narrative(text_or_incident)
-        matches = self._get_matcher().matches(text, self.faults)
+        matcher = self._get_matcher()
+        matches = matcher.matches(text, self.faults, allowed=matcher.allowed(codes))
         by_code: dict[str, list[RuleMatch]] = {}
         for m in matches:
             by_code.setdefault(m.code, []).append(m)
