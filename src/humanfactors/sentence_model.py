@@ -447,7 +447,7 @@ class SentenceEvidenceClassifier(F.TextMultiLabelMixin, ClassifierMixin, BaseEst
     ) -> tuple[Any, Any]:
         import scipy.sparse as sp
 
-        counts = parts["vectorizer_"].transform(units)
+        counts = F.word_count_transform(parts["vectorizer_"], units)
         A = parts["sentence_tfidf_"].transform(counts)
         if parts["char_vectorizer_"] is not None:
             A = sp.hstack(

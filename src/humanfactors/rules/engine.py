@@ -327,6 +327,9 @@ def _narrative(text: str | Incident) -> str:
 
 
 # -- matching ------------------------------------------------------------------------
+_APOSTROPHE_TAIL: Final = re.compile("'[^\x00]*")
+
+
 class _Matcher:
     """All phrases of a tuple of rules, indexed by their first word for one linear pass.
 
@@ -380,6 +383,13 @@ class _Matcher:
         self.by_word = build(words)
         self.by_pair = build(pairs)
         self.by_prefix = build(prefixes)
+        # per index key, the rules of its phrases: a key none of whose rules is allowed
+        # in a call is skipped at once
+        self.word_rules = {k: frozenset(e[1] for e in v) for k, v in self.by_word.items()}
+        self.pair_rules = {k: frozenset(e[1] for e in v) for k, v in self.by_pair.items()}
+        self.prefix_rules = {k: frozenset(e[1] for e in v) for k, v in self.by_prefix.items()}
+        # per word seen in a text, the prefix groups it falls in (words recur across texts)
+        self._prefix_groups: dict[str, tuple[int, ...]] = {}
         self.word_keys = frozenset(self.by_word)
         self.pair_keys = frozenset(self.by_pair)
         self.prefix_lengths = tuple(sorted({len(p) for p in self.by_prefix}))
@@ -420,7 +430,8 @@ class _Matcher:
                 forms = words
             elif all(w.count("'") == 1 for w in split):
                 forms = words | {w[: w.index("'")] for w in split}
-                cut = tuple(t.partition("'")[0] for t in toks)
+                # every token up to its apostrophe, without a Python loop over tokens
+                cut = tuple(_APOSTROPHE_TAIL.sub("", "\x00".join(toks)).split("\x00"))
         viable: dict[int, bool] = {}
         near = self.near
         first = self.first
@@ -462,10 +473,25 @@ class _Matcher:
         hits: list[tuple[int, int, Any]] = []
         found_words = words & self.word_keys
         pair_hits = set(itertools.pairwise(toks)) & self.pair_keys if n_toks > 1 else set()
-        prefix_hits: list[set[str]] = [
-            {w for w in words if w[:n] in keys}
-            for n, keys in zip(self.prefix_lengths, self.prefix_keys, strict=True)
-        ]
+        prefix_hits: list[set[str]] = [set() for _ in self.prefix_lengths]
+        groups = self._prefix_groups
+        if len(groups) > 100_000:
+            groups.clear()
+        for w in words:
+            gs = groups.get(w)
+            if gs is None:
+                gs = groups[w] = tuple(
+                    g
+                    for g, (n, keys) in enumerate(
+                        zip(self.prefix_lengths, self.prefix_keys, strict=True)
+                    )
+                    if w[:n] in keys
+                )
+            for g in gs:
+                prefix_hits[g].add(w)
+        allowed_set = (
+            None if allowed is None else frozenset(i for i, ok in enumerate(allowed) if ok)
+        )
         needed = set(found_words)
         needed.update(a for a, _ in pair_hits)
         for ws in prefix_hits:
@@ -476,11 +502,16 @@ class _Matcher:
                 if tok in needed:
                     where[tok].append(k)
             by_word, by_pair, by_prefix = self.by_word, self.by_pair, self.by_prefix
+            word_rules, pair_rules = self.word_rules, self.pair_rules
             for w in found_words:
+                if allowed_set is not None and word_rules[w].isdisjoint(allowed_set):
+                    continue
                 items = keep(by_word[w])
                 if items:
                     hits.extend((k, 0, items) for k in where[w])
             for a, b in pair_hits:
+                if allowed_set is not None and pair_rules[(a, b)].isdisjoint(allowed_set):
+                    continue
                 items = keep(by_pair[(a, b)])
                 if items:
                     hits.extend(
@@ -488,7 +519,10 @@ class _Matcher:
                     )
             for g, (n, ws) in enumerate(zip(self.prefix_lengths, prefix_hits, strict=True)):
                 for w in ws:
-                    items = keep(by_prefix[w[:n]])
+                    key = w[:n]
+                    if allowed_set is not None and self.prefix_rules[key].isdisjoint(allowed_set):
+                        continue
+                    items = keep(by_prefix[key])
                     if items:
                         hits.extend((k, 2 + g, items) for k in where[w])
             hits.sort()  # (token index, group) is unique: the lists are never compared
