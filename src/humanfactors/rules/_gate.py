@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from re import _constants as _K  # type: ignore[attr-defined]
 from re import _parser as _P  # type: ignore[attr-defined]
 from typing import Final
@@ -91,6 +91,8 @@ class Words:
 
     starts: tuple[int, ...]
     words: tuple[str, ...]
+    # per gated regex (by id), the starts of the words it can begin at: computed once
+    hits: dict[int, list[int]] = field(default_factory=dict, compare=False, repr=False)
 
 
 def words(text: str) -> Words | None:
@@ -122,15 +124,18 @@ class GatedRegex:
         return self.rx.pattern
 
     def _starts(self, ws: Words, lo: int = 0, hi: int | None = None) -> list[int]:
-        prefixes = self.prefixes
-        assert prefixes is not None
-        a = bisect.bisect_left(ws.starts, lo) if lo else 0
-        b = len(ws.starts) if hi is None else bisect.bisect_left(ws.starts, hi)
-        return [
-            s
-            for s, w in zip(ws.starts[a:b], ws.words[a:b], strict=True)
-            if w.startswith(prefixes)
-        ]
+        hits = ws.hits.get(id(self))
+        if hits is None:
+            prefixes = self.prefixes
+            assert prefixes is not None
+            hits = ws.hits[id(self)] = [
+                s for s, w in zip(ws.starts, ws.words, strict=True) if w.startswith(prefixes)
+            ]
+        if not lo and hi is None:
+            return hits
+        a = bisect.bisect_left(hits, lo) if lo else 0
+        b = len(hits) if hi is None else bisect.bisect_left(hits, hi)
+        return hits[a:b]
 
     def spans(self, text: str, ws: Words | None) -> list[tuple[int, int]]:
         """``[m.span() for m in rx.finditer(text)]``."""
