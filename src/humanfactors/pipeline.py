@@ -204,7 +204,7 @@ class Analyser:
         model_findings, support = self._model_findings(texts)
         out = []
         for inc, spans, found, sup in zip(prepared, redactions, model_findings, support, strict=True):
-            rule_findings = self._rules.apply(inc) if self._rules is not None else []
+            rule_findings = self._rule_findings(inc, sup)
             findings = self._merge(rule_findings, found, sup)
             issues = self._quality(inc, spans)
             analysis = Analysis(
@@ -294,6 +294,23 @@ class Analyser:
                         break
             result[code] = spans
         return result
+
+    def _rule_findings(self, inc: Incident, support: dict[str, float] | None) -> list[Finding]:
+        """The rules' findings, running only the rules whose findings :meth:`_merge` can keep.
+
+        A rule finding for a code the model scores below ``rule_support`` of its threshold
+        is dropped by the merge, so those codes' rules are not run at all (codes the model
+        does not know are always run). The result is the same as running every rule and
+        merging; it is several times cheaper, as most codes are implausible in any one
+        report.
+        """
+        if self._rules is None:
+            return []
+        if support is None:
+            return list(self._rules.apply(inc))
+        skip = {c for c, s in support.items() if s < self.rule_support}
+        codes = [c for c in self._rules.codes if c not in skip]
+        return list(self._rules.apply(inc, codes=codes))
 
     def _merge(self, rule_findings: list[Finding], model_findings: list[Finding],
                support: dict[str, float] | None = None) -> list[Finding]:

@@ -447,11 +447,13 @@ class SentenceEvidenceClassifier(F.TextMultiLabelMixin, ClassifierMixin, BaseEst
     ) -> tuple[Any, Any]:
         import scipy.sparse as sp
 
-        counts = parts["vectorizer_"].transform(units)
+        counts = F.word_count_transform(parts["vectorizer_"], units)
         A = parts["sentence_tfidf_"].transform(counts)
         if parts["char_vectorizer_"] is not None:
             A = sp.hstack(
-                [A, parts["char_vectorizer_"].transform(units)], format="csr", dtype=np.float32
+                [A, F.char_wb_transform(parts["char_vectorizer_"], units)],
+                format="csr",
+                dtype=np.float32,
             )
         R = None
         if parts["report_tfidf_"] is not None:

@@ -135,6 +135,9 @@ def segment(text: str) -> Segmented:
     >>> [seg.text[s:e] for s, e in zip(seg.sentence_starts, seg.sentence_ends)]
     ['I forgot.', 'Dr. Khan rang me.']
     """
+    last = _last_segmented[0]
+    if last is not None and last.text is text:
+        return last
     starts, ends = sentence_spans(text)
     low = text.lower()
     if len(low) != len(text):  # a few characters change length when lower-cased
@@ -147,9 +150,16 @@ def segment(text: str) -> Segmented:
     lengths[0::2] = map(len, gaps[:-1])
     lengths[1::2] = map(len, toks)
     bounds = list(itertools.accumulate(lengths))
-    return Segmented(
+    seg = Segmented(
         text, tuple(starts), tuple(ends), tuple(bounds[0::2]), tuple(bounds[1::2]), tuple(toks)
     )
+    _last_segmented[0] = seg
+    return seg
+
+
+# The last text segmented (one slot, matched by identity): the rules and the quality
+# checks of one report read the same string object and so share one segmentation.
+_last_segmented: list[Segmented | None] = [None]
 
 
 class LazyRegex:

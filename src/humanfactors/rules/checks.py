@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
+from ._gate import GatedRegex, Words, words
 from ..models import EventType, Evidence, Incident, QualityIssue, Severity
 from ..taxonomy import Taxonomy
 
@@ -70,8 +71,11 @@ _ROLE: Final = (
     r"consultant|paediatrician|iro|chair|carer|foster\s+carer|staff\s+member|colleague|student|"
     r"duty\s+worker|(?:mr|mrs|ms|miss|dr)\.?\s+[A-Z][a-z]+|she|he|they)"
 )
-_BLAME: Final = re.compile(
-    r"(?<!\w)(?=\w)(?:" + _ROLE + r"\s+(?:\w+\s+){0,2}?(?:failed|neglected|refused|omitted)\s+to|"
+# Blame: fault words, and "<role> (up to two words) failed/neglected/refused/omitted to".
+# The role form is found from its verb backwards (the verb is rare, roles are common), so
+# the scan does not try every role word at every word of the text.
+_BLAME_WORDS: Final = re.compile(
+    r"(?<!\w)(?=\w)(?:"
     r"(?:negligen(?:t|ce)|careless(?:ness|ly)?|incompeten(?:t|ce)|lazy|laziness|reckless(?:ness|ly)?|"
     r"unprofessional|at\s+fault|to\s+blame|is\s+responsible\s+for\s+the\s+(?:death|harm|injury|incident)|"
     r"the\s+fault\s+of|(?:his|her|their)\s+(?:fault|failure|failings|negligence|mistake)|culpab(?:le|ility)|"
@@ -80,6 +84,29 @@ _BLAME: Final = re.compile(
     r"(?:gross|serious)\s+misconduct|dereliction))(?!\w)",
     re.IGNORECASE,
 )
+_BLAME_VERB: Final = re.compile(r"(?<!\w)(?:failed|neglected|refused|omitted)\s+to(?!\w)", re.IGNORECASE)
+_ROLE_BEFORE: Final = re.compile(
+    r"(?<!\w)(?=\w)" + _ROLE + r"\s+(?:\w+\s+){0,2}?\Z", re.IGNORECASE
+)
+_ROLE_REACH: Final = 120  # characters before the verb in which the role may start
+
+
+def _blame_spans(text: str, ws: Words | None = None) -> list[tuple[int, int]]:
+    """Non-overlapping blame phrases in text order (earlier start wins, then the role form)."""
+    found = [(a, 0, b) for a, b in _G_BLAME_WORDS.spans(text, ws)]
+    for v_start, v_end in _G_BLAME_VERB.spans(text, ws):
+        role = _ROLE_BEFORE.search(text, max(0, v_start - _ROLE_REACH), v_start)
+        if role is not None:
+            found.append((role.start(), -1, v_end))
+    out: list[tuple[int, int]] = []
+    reach = 0
+    for start, _, end in sorted(found):
+        if start >= reach:
+            out.append((start, end))
+            reach = end
+    return out
+
+
 _CAUSAL: Final = re.compile(
     r"(?<!\w)(?=\w)(?:because|due\s+to|owing\s+to|as\s+a\s+result|result(?:ed)?\s+in|led\s+to|lead\s+to|leads\s+to|"
     r"contribut\w*|caus\w*|reason\w*|why|so\s+that|which\s+meant|this\s+meant|meant\s+that|therefore|"
@@ -128,6 +155,17 @@ _RECOVERY: Final = re.compile(
 # Every pattern above starts with a word character: ``(?=\w)`` lets the scan skip
 # punctuation and spaces at once instead of trying each alternative there.
 
+# The same regexes, tried only at the words that can start them (see _gate).
+_G_HINDSIGHT: Final = GatedRegex(_HINDSIGHT)
+_G_BLAME_WORDS: Final = GatedRegex(_BLAME_WORDS)
+_G_BLAME_VERB: Final = GatedRegex(_BLAME_VERB)
+_G_CAUSAL: Final = GatedRegex(_CAUSAL)
+_G_ACTION_SENTENCE: Final = GatedRegex(_ACTION_SENTENCE)
+_G_PROCEDURAL: Final = GatedRegex(_PROCEDURAL)
+_G_SYSTEMIC: Final = GatedRegex(_SYSTEMIC)
+_G_NEAR_MISS: Final = GatedRegex(_NEAR_MISS)
+_G_RECOVERY: Final = GatedRegex(_RECOVERY)
+
 # Fallback identifiers when the redaction module is not available.
 _FALLBACK_PII: Final = (
     (
@@ -157,10 +195,10 @@ def _nhs_valid(digits: str) -> bool:
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:
-    from ._text import sentence_spans
+    from ._text import segment
 
-    starts, ends = sentence_spans(text)
-    return list(zip(starts, ends, strict=True))
+    seg = segment(text)  # shared with the rules when they have just read the same text
+    return list(zip(seg.sentence_starts, seg.sentence_ends, strict=True))
 
 
 def _ev(text: str, start: int, end: int) -> Evidence:
@@ -223,9 +261,10 @@ def check(
         raise TypeError(f"expected a str or an Incident, got {type(text_or_incident).__name__}")
     issues: list[QualityIssue] = []
     sentences = _sentences(text) if text.strip() else []
-    n_words = len(re.findall(r"\w+", text))
+    ws = words(text)  # the checks' regexes are tried only at words that can start them
+    n_words = len(ws.words) if ws is not None else len(re.findall(r"\w+", text))
 
-    hind = [m for m in _HINDSIGHT.finditer(text)]
+    hind = _G_HINDSIGHT.spans(text, ws)
     if hind:
         issues.append(
             _issue(
@@ -233,10 +272,10 @@ def check(
                 f"{len(hind)} phrase(s) judge events with hindsight or by their outcome.",
                 "This judges with hindsight; describe what was known at the time, and why the "
                 "decision made sense to the people making it then.",
-                [_ev(text, m.start(), m.end()) for m in hind[:10]],
+                [_ev(text, a, b) for a, b in hind[:10]],
             )
         )
-    blame = [m for m in _BLAME.finditer(text)]
+    blame = _blame_spans(text, ws)
     if blame:
         issues.append(
             _issue(
@@ -244,10 +283,10 @@ def check(
                 f"{len(blame)} phrase(s) place fault on a person or role.",
                 "This places fault on a person; describe what they did and what in the task, team "
                 "or system made it the thing to do at the time, so others can learn from it.",
-                [_ev(text, m.start(), m.end()) for m in blame[:10]],
+                [_ev(text, a, b) for a, b in blame[:10]],
             )
         )
-    if n_words >= _ANALYSIS_MIN_WORDS and not _CAUSAL.search(text):
+    if n_words >= _ANALYSIS_MIN_WORDS and not _G_CAUSAL.found(text, ws):
         issues.append(
             _issue(
                 "CHK.NO_ANALYSIS",
@@ -258,10 +297,10 @@ def check(
                 Severity.INFO,
             )
         )
-    action_spans = [(a, b) for a, b in sentences if _ACTION_SENTENCE.search(text, a, b)]
+    action_spans = [(a, b) for a, b in sentences if _G_ACTION_SENTENCE.found(text, ws, a, b)]
     if action_spans:
-        procedural = [(a, b) for a, b in action_spans if _PROCEDURAL.search(text, a, b)]
-        systemic = [(a, b) for a, b in action_spans if _SYSTEMIC.search(text, a, b)]
+        procedural = [(a, b) for a, b in action_spans if _G_PROCEDURAL.found(text, ws, a, b)]
+        systemic = [(a, b) for a, b in action_spans if _G_SYSTEMIC.found(text, ws, a, b)]
         if procedural and not systemic:
             issues.append(
                 _issue(
@@ -299,9 +338,9 @@ def check(
                 )
             )
     near_miss = (incident is not None and incident.event_type == EventType.NEAR_MISS) or (
-        incident is None and _NEAR_MISS.search(text) is not None
+        incident is None and _G_NEAR_MISS.found(text, ws)
     )
-    if near_miss and text.strip() and not _has_recovery(text, taxonomy):
+    if near_miss and text.strip() and not _has_recovery(text, taxonomy, ws):
         issues.append(
             _issue(
                 "CHK.NO_RECOVERY",
@@ -316,8 +355,10 @@ def check(
     return issues
 
 
-def _has_recovery(text: str, taxonomy: str | Path | Taxonomy | None) -> bool:
-    if _RECOVERY.search(text):
+def _has_recovery(
+    text: str, taxonomy: str | Path | Taxonomy | None, ws: Words | None = None
+) -> bool:
+    if _G_RECOVERY.found(text, ws):
         return True
     name = taxonomy.name if isinstance(taxonomy, Taxonomy) else taxonomy
     if name in (None, "safeguarding"):

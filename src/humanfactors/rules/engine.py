@@ -26,7 +26,7 @@ import math
 import re
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -327,6 +327,9 @@ def _narrative(text: str | Incident) -> str:
 
 
 # -- matching ------------------------------------------------------------------------
+_APOSTROPHE_TAIL: Final = re.compile("'[^\x00]*")
+
+
 class _Matcher:
     """All phrases of a tuple of rules, indexed by their first word for one linear pass.
 
@@ -380,6 +383,13 @@ class _Matcher:
         self.by_word = build(words)
         self.by_pair = build(pairs)
         self.by_prefix = build(prefixes)
+        # per index key, the rules of its phrases: a key none of whose rules is allowed
+        # in a call is skipped at once
+        self.word_rules = {k: frozenset(e[1] for e in v) for k, v in self.by_word.items()}
+        self.pair_rules = {k: frozenset(e[1] for e in v) for k, v in self.by_pair.items()}
+        self.prefix_rules = {k: frozenset(e[1] for e in v) for k, v in self.by_prefix.items()}
+        # per word seen in a text, the prefix groups it falls in (words recur across texts)
+        self._prefix_groups: dict[str, tuple[int, ...]] = {}
         self.word_keys = frozenset(self.by_word)
         self.pair_keys = frozenset(self.by_pair)
         self.prefix_lengths = tuple(sorted({len(p) for p in self.by_prefix}))
@@ -397,8 +407,13 @@ class _Matcher:
             rx = self.compiled[pid] = self.phrases[pid].regex
         return rx
 
-    def candidates(self, seg: Segmented) -> Iterator[tuple[int, str, int, int]]:
-        """``(rule index, phrase, start, end)`` for every raw phrase match."""
+    def candidates(
+        self, seg: Segmented, allowed: Sequence[bool] | None = None
+    ) -> Iterator[tuple[int, str, int, int]]:
+        """``(rule index, phrase, start, end)`` for every raw phrase match.
+
+        ``allowed``, one flag per rule, skips the rules it marks False (they cost nothing).
+        """
         text = seg.text
         toks = seg.tokens
         n_toks = len(toks)
@@ -415,7 +430,8 @@ class _Matcher:
                 forms = words
             elif all(w.count("'") == 1 for w in split):
                 forms = words | {w[: w.index("'")] for w in split}
-                cut = tuple(t.partition("'")[0] for t in toks)
+                # every token up to its apostrophe, without a Python loop over tokens
+                cut = tuple(_APOSTROPHE_TAIL.sub("", "\x00".join(toks)).split("\x00"))
         viable: dict[int, bool] = {}
         near = self.near
         first = self.first
@@ -424,6 +440,8 @@ class _Matcher:
             """The phrases of an index entry that can match somewhere in this text."""
             items = []
             for pid, i, source, required in entry:
+                if allowed is not None and not allowed[i]:
+                    continue
                 ok = viable.get(pid)
                 if ok is None:
                     ok = True
@@ -455,10 +473,25 @@ class _Matcher:
         hits: list[tuple[int, int, Any]] = []
         found_words = words & self.word_keys
         pair_hits = set(itertools.pairwise(toks)) & self.pair_keys if n_toks > 1 else set()
-        prefix_hits: list[set[str]] = [
-            {w for w in words if w[:n] in keys}
-            for n, keys in zip(self.prefix_lengths, self.prefix_keys, strict=True)
-        ]
+        prefix_hits: list[set[str]] = [set() for _ in self.prefix_lengths]
+        groups = self._prefix_groups
+        if len(groups) > 100_000:
+            groups.clear()
+        for w in words:
+            gs = groups.get(w)
+            if gs is None:
+                gs = groups[w] = tuple(
+                    g
+                    for g, (n, keys) in enumerate(
+                        zip(self.prefix_lengths, self.prefix_keys, strict=True)
+                    )
+                    if w[:n] in keys
+                )
+            for g in gs:
+                prefix_hits[g].add(w)
+        allowed_set = (
+            None if allowed is None else frozenset(i for i, ok in enumerate(allowed) if ok)
+        )
         needed = set(found_words)
         needed.update(a for a, _ in pair_hits)
         for ws in prefix_hits:
@@ -469,11 +502,16 @@ class _Matcher:
                 if tok in needed:
                     where[tok].append(k)
             by_word, by_pair, by_prefix = self.by_word, self.by_pair, self.by_prefix
+            word_rules, pair_rules = self.word_rules, self.pair_rules
             for w in found_words:
+                if allowed_set is not None and word_rules[w].isdisjoint(allowed_set):
+                    continue
                 items = keep(by_word[w])
                 if items:
                     hits.extend((k, 0, items) for k in where[w])
             for a, b in pair_hits:
+                if allowed_set is not None and pair_rules[(a, b)].isdisjoint(allowed_set):
+                    continue
                 items = keep(by_pair[(a, b)])
                 if items:
                     hits.extend(
@@ -481,7 +519,10 @@ class _Matcher:
                     )
             for g, (n, ws) in enumerate(zip(self.prefix_lengths, prefix_hits, strict=True)):
                 for w in ws:
-                    items = keep(by_prefix[w[:n]])
+                    key = w[:n]
+                    if allowed_set is not None and self.prefix_rules[key].isdisjoint(allowed_set):
+                        continue
+                    items = keep(by_prefix[key])
                     if items:
                         hits.extend((k, 2 + g, items) for k in where[w])
             hits.sort()  # (token index, group) is unique: the lists are never compared
@@ -506,19 +547,34 @@ class _Matcher:
                 if m and m.end() > start:
                     yield i, source, start, m.end()
         for i in self.regex_rules:
+            if allowed is not None and not allowed[i]:
+                continue
             for rx in self.rules[i]._regexes:
                 for m in rx.finditer(text):
                     if m.end() > m.start():
                         yield i, rx.pattern, m.start(), m.end()
 
+    def allowed(self, codes: Collection[str] | None) -> list[bool] | None:
+        """Per rule, whether it votes for one of ``codes`` (None: every rule)."""
+        if codes is None:
+            return None
+        wanted = codes if isinstance(codes, set | frozenset) else set(codes)
+        return [r.code in wanted for r in self.rules]
+
     def matches(
-        self, text: str, faults: Counter[str], seg: Segmented | None = None
+        self,
+        text: str,
+        faults: Counter[str],
+        seg: Segmented | None = None,
+        allowed: Sequence[bool] | None = None,
     ) -> list[RuleMatch]:
+        if allowed is not None and not any(allowed):
+            return []
         seg = seg or segment(text)
         out: list[RuleMatch] = []
         seen: set[tuple[int, int, int]] = set()
         accepted: Counter[int] = Counter()
-        for i, phrase, start, end in self.candidates(seg):
+        for i, phrase, start, end in self.candidates(seg, allowed):
             rule = self.rules[i]
             key = (i, start, end)
             if key in seen or accepted[i] >= _MAX_MATCHES:
@@ -922,20 +978,32 @@ class RuleSet:
             self._matcher = _Matcher(tuple(self._rules.values()))
         return self._matcher
 
-    def matches(self, text_or_incident: str | Incident) -> list[RuleMatch]:
-        """Every individual rule match, in text order."""
+    def matches(
+        self, text_or_incident: str | Incident, *, codes: Collection[str] | None = None
+    ) -> list[RuleMatch]:
+        """Every individual rule match, in text order (only rules for ``codes``, if given)."""
         text = _narrative(text_or_incident)
-        return self._get_matcher().matches(text, self.faults)
+        matcher = self._get_matcher()
+        return matcher.matches(text, self.faults, allowed=matcher.allowed(codes))
 
-    def apply(self, text_or_incident: str | Incident) -> list[Finding]:
+    def apply(
+        self, text_or_incident: str | Incident, *, codes: Collection[str] | None = None
+    ) -> list[Finding]:
         """One :class:`~humanfactors.models.Finding` per code that a rule voted for.
 
         Confidence combines the matches of a code (each one more makes it likelier);
         evidence spans index the given text exactly; the explanation says which rules
         fired on which words. Findings come in taxonomy order.
+
+        ``codes`` limits the work to the rules voting for those exact codes; the others
+        are not run at all. The findings for those codes are the same as without it (each
+        rule's matches are independent of the others'), so a caller that will discard
+        some codes anyway can skip their rules; :func:`humanfactors.analyse` does this
+        for codes the model finds implausible in a report.
         """
         text = _narrative(text_or_incident)
-        matches = self._get_matcher().matches(text, self.faults)
+        matcher = self._get_matcher()
+        matches = matcher.matches(text, self.faults, allowed=matcher.allowed(codes))
         by_code: dict[str, list[RuleMatch]] = {}
         for m in matches:
             by_code.setdefault(m.code, []).append(m)

@@ -1,0 +1,103 @@
+"""Shortcuts taken for speed give exactly what the slow paths give."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
+from humanfactors._features import TOKEN_PATTERN, char_wb_transform, word_count_transform
+from humanfactors.rules import RuleSet
+
+TRAIN = [
+    "I forgot to send the safety plan to the school.",
+    "The HV did not feel able to challenge the consultant's view.",
+    "Caseloads were high and supervision was cancelled twice.",
+    "Mum's new partner was not known to children's social care.",
+    "We all agreed quickly; nobody wanted to be the one to disagree.",
+    "Ça va: naïve façade, coöperate — ſ and İ are odd letters.",
+]
+_WORDS = ["forgot", "plan", "school", "HV", "challenge", "ça", "naïve", "İ", "ſ", "the", "qqhfsepqq"]
+docs = st.lists(
+    st.lists(st.sampled_from(_WORDS), max_size=12).map(" ".join) | st.text(max_size=40),
+    min_size=1,
+    max_size=6,
+)
+
+
+def _same(a, b):
+    return (
+        a.shape == b.shape
+        and a.dtype == b.dtype
+        and np.array_equal(a.indptr, b.indptr)
+        and np.array_equal(a.indices, b.indices)
+        and np.array_equal(a.data, b.data)
+    )
+
+
+@pytest.mark.parametrize("ngram_range", [(3, 4), (2, 5), (1, 1)])
+@settings(max_examples=60, deadline=None)
+@given(batch=docs)
+def test_char_wb_transform_equals_scikit_learn(ngram_range, batch):
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range, sublinear_tf=True,
+                          dtype=np.float32).fit(TRAIN)
+    assert _same(char_wb_transform(vec, batch), vec.transform(batch))
+    assert _same(char_wb_transform(vec, batch), vec.transform(batch))  # cached words too
+
+
+@pytest.mark.parametrize("ngram_range", [(1, 2), (1, 1), (1, 3), (2, 3)])
+@settings(max_examples=60, deadline=None)
+@given(batch=docs)
+def test_word_count_transform_equals_scikit_learn(ngram_range, batch):
+    vec = CountVectorizer(ngram_range=ngram_range, token_pattern=TOKEN_PATTERN,
+                          dtype=np.float32).fit(TRAIN)
+    assert _same(word_count_transform(vec, batch), vec.transform(batch))
+
+
+def test_word_count_transform_falls_back_for_other_settings():
+    vec = CountVectorizer(stop_words=["the"]).fit(TRAIN)
+    assert _same(word_count_transform(vec, TRAIN), vec.transform(TRAIN))
+    binary = CountVectorizer(binary=True).fit(TRAIN)
+    assert _same(word_count_transform(binary, TRAIN), binary.transform(TRAIN))
+
+
+REPORTS = [
+    "I forgot to send the revised safety plan to the school; the DSL noticed and rang me.",
+    "We all went along with the consultant. I did not feel able to challenge her view, "
+    "and caseloads were so high that supervision was cancelled.",
+    "There was no evidence of disguised compliance. Mum may have been distracted.",
+]
+
+
+@pytest.mark.parametrize("text", REPORTS)
+def test_apply_with_codes_gives_those_codes_findings_unchanged(text):
+    rules = RuleSet.default()
+    full = rules.apply(text)
+    assert full, "the example should fire some rules"
+    for keep in ({f.code for f in full[:1]}, {f.code for f in full}, set(), {"ERR.SLIP"}):
+        part = rules.apply(text, codes=keep)
+        assert [f for f in full if f.code in keep] == part
+
+
+def test_matches_with_codes():
+    rules = RuleSet.default()
+    text = REPORTS[1]
+    every = rules.matches(text)
+    codes = {every[0].code}
+    assert rules.matches(text, codes=codes) == [m for m in every if m.code in codes]
+
+
+def test_pipeline_skips_rules_only_where_the_merge_would_drop_them(monkeypatch):
+    from humanfactors.pipeline import Analyser
+
+    analyser = Analyser()
+    fast = [a.findings for a in analyser.analyse_batch(REPORTS)]
+    # the same analyser made to run every rule: identical findings
+    monkeypatch.setattr(
+        Analyser, "_rule_findings", lambda self, inc, support: list(self._rules.apply(inc))
+    )
+    slow = [a.findings for a in analyser.analyse_batch(REPORTS)]
+    assert fast == slow
