@@ -30,7 +30,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
-from ._gate import GatedRegex, Words, words
 from ..models import EventType, Evidence, Incident, QualityIssue, Severity
 from ..taxonomy import Taxonomy
 
@@ -91,13 +90,13 @@ _ROLE_BEFORE: Final = re.compile(
 _ROLE_REACH: Final = 120  # characters before the verb in which the role may start
 
 
-def _blame_spans(text: str, ws: Words | None = None) -> list[tuple[int, int]]:
+def _blame_spans(text: str) -> list[tuple[int, int]]:
     """Non-overlapping blame phrases in text order (earlier start wins, then the role form)."""
-    found = [(a, 0, b) for a, b in _G_BLAME_WORDS.spans(text, ws)]
-    for v_start, v_end in _G_BLAME_VERB.spans(text, ws):
-        role = _ROLE_BEFORE.search(text, max(0, v_start - _ROLE_REACH), v_start)
+    found = [(m.start(), 0, m.end()) for m in _BLAME_WORDS.finditer(text)]
+    for verb in _BLAME_VERB.finditer(text):
+        role = _ROLE_BEFORE.search(text, max(0, verb.start() - _ROLE_REACH), verb.start())
         if role is not None:
-            found.append((role.start(), -1, v_end))
+            found.append((role.start(), -1, verb.end()))
     out: list[tuple[int, int]] = []
     reach = 0
     for start, _, end in sorted(found):
@@ -154,17 +153,6 @@ _RECOVERY: Final = re.compile(
 )
 # Every pattern above starts with a word character: ``(?=\w)`` lets the scan skip
 # punctuation and spaces at once instead of trying each alternative there.
-
-# The same regexes, tried only at the words that can start them (see _gate).
-_G_HINDSIGHT: Final = GatedRegex(_HINDSIGHT)
-_G_BLAME_WORDS: Final = GatedRegex(_BLAME_WORDS)
-_G_BLAME_VERB: Final = GatedRegex(_BLAME_VERB)
-_G_CAUSAL: Final = GatedRegex(_CAUSAL)
-_G_ACTION_SENTENCE: Final = GatedRegex(_ACTION_SENTENCE)
-_G_PROCEDURAL: Final = GatedRegex(_PROCEDURAL)
-_G_SYSTEMIC: Final = GatedRegex(_SYSTEMIC)
-_G_NEAR_MISS: Final = GatedRegex(_NEAR_MISS)
-_G_RECOVERY: Final = GatedRegex(_RECOVERY)
 
 # Fallback identifiers when the redaction module is not available.
 _FALLBACK_PII: Final = (
@@ -261,10 +249,9 @@ def check(
         raise TypeError(f"expected a str or an Incident, got {type(text_or_incident).__name__}")
     issues: list[QualityIssue] = []
     sentences = _sentences(text) if text.strip() else []
-    ws = words(text)  # the checks' regexes are tried only at words that can start them
-    n_words = len(ws.words) if ws is not None else len(re.findall(r"\w+", text))
+    n_words = len(re.findall(r"\w+", text))
 
-    hind = _G_HINDSIGHT.spans(text, ws)
+    hind = [m for m in _HINDSIGHT.finditer(text)]
     if hind:
         issues.append(
             _issue(
@@ -272,10 +259,10 @@ def check(
                 f"{len(hind)} phrase(s) judge events with hindsight or by their outcome.",
                 "This judges with hindsight; describe what was known at the time, and why the "
                 "decision made sense to the people making it then.",
-                [_ev(text, a, b) for a, b in hind[:10]],
+                [_ev(text, m.start(), m.end()) for m in hind[:10]],
             )
         )
-    blame = _blame_spans(text, ws)
+    blame = _blame_spans(text)
     if blame:
         issues.append(
             _issue(
@@ -286,7 +273,7 @@ def check(
                 [_ev(text, a, b) for a, b in blame[:10]],
             )
         )
-    if n_words >= _ANALYSIS_MIN_WORDS and not _G_CAUSAL.found(text, ws):
+    if n_words >= _ANALYSIS_MIN_WORDS and not _CAUSAL.search(text):
         issues.append(
             _issue(
                 "CHK.NO_ANALYSIS",
@@ -297,10 +284,10 @@ def check(
                 Severity.INFO,
             )
         )
-    action_spans = [(a, b) for a, b in sentences if _G_ACTION_SENTENCE.found(text, ws, a, b)]
+    action_spans = [(a, b) for a, b in sentences if _ACTION_SENTENCE.search(text, a, b)]
     if action_spans:
-        procedural = [(a, b) for a, b in action_spans if _G_PROCEDURAL.found(text, ws, a, b)]
-        systemic = [(a, b) for a, b in action_spans if _G_SYSTEMIC.found(text, ws, a, b)]
+        procedural = [(a, b) for a, b in action_spans if _PROCEDURAL.search(text, a, b)]
+        systemic = [(a, b) for a, b in action_spans if _SYSTEMIC.search(text, a, b)]
         if procedural and not systemic:
             issues.append(
                 _issue(
@@ -338,9 +325,9 @@ def check(
                 )
             )
     near_miss = (incident is not None and incident.event_type == EventType.NEAR_MISS) or (
-        incident is None and _G_NEAR_MISS.found(text, ws)
+        incident is None and _NEAR_MISS.search(text) is not None
     )
-    if near_miss and text.strip() and not _has_recovery(text, taxonomy, ws):
+    if near_miss and text.strip() and not _has_recovery(text, taxonomy):
         issues.append(
             _issue(
                 "CHK.NO_RECOVERY",
@@ -355,10 +342,8 @@ def check(
     return issues
 
 
-def _has_recovery(
-    text: str, taxonomy: str | Path | Taxonomy | None, ws: Words | None = None
-) -> bool:
-    if _G_RECOVERY.found(text, ws):
+def _has_recovery(text: str, taxonomy: str | Path | Taxonomy | None) -> bool:
+    if _RECOVERY.search(text):
         return True
     name = taxonomy.name if isinstance(taxonomy, Taxonomy) else taxonomy
     if name in (None, "safeguarding"):
