@@ -190,6 +190,28 @@ def adversarial() -> None:
         )
 
 
+def tally(pairs, key=lambda c: c):  # type: ignore[no-untyped-def]
+    """True positives, false positives and false negatives per ``key(code)`` over
+    ``(gold, predicted)`` pairs of code sets."""
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
+    for gold, pred in pairs:
+        tp.update(key(c) for c in pred & gold)
+        fp.update(key(c) for c in pred - gold)
+        fn.update(key(c) for c in gold - pred)
+    return tp, fp, fn
+
+
+def family_lines(tp: Counter[str], fp: Counter[str], fn: Counter[str]) -> None:
+    """Print precision / recall per family from per-family (or per-code) counts."""
+    for fam in FAMILIES:
+        t = sum(v for k, v in tp.items() if k.split(".")[0] == fam)
+        f_p = sum(v for k, v in fp.items() if k.split(".")[0] == fam)
+        f_n = sum(v for k, v in fn.items() if k.split(".")[0] == fam)
+        print(f"  {fam:5s} P={t / max(t + f_p, 1):.2f} R={t / max(t + f_n, 1):.2f} (tp={t} fp={f_p} fn={f_n})")
+
+
 def sentences() -> None:
     """Family precision / recall on each labelled-sentence file, reported separately.
 
@@ -210,23 +232,12 @@ def sentences() -> None:
             print(f"labelled sentences ({label}): {path} not found, skipped")
             continue
         rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x]
-        tp: Counter[str] = Counter()
-        fp: Counter[str] = Counter()
-        fn: Counter[str] = Counter()
-        for row in rows:
-            pred = {f.code for f in rules.apply(row["text"])}
-            gold = set(row["codes"])
-            for c in pred & gold:
-                tp[c.split(".")[0]] += 1
-            for c in pred - gold:
-                fp[c.split(".")[0]] += 1
-            for c in gold - pred:
-                fn[c.split(".")[0]] += 1
+        tp, fp, fn = tally(
+            ((set(row["codes"]), {f.code for f in rules.apply(row["text"])}) for row in rows),
+            key=lambda c: c.split(".")[0],
+        )
         print(f"labelled sentences, {label} ({name}, {len(rows)}): family precision / recall")
-        for fam in FAMILIES:
-            p = tp[fam] / max(tp[fam] + fp[fam], 1)
-            r = tp[fam] / max(tp[fam] + fn[fam], 1)
-            print(f"  {fam:5s} P={p:.2f} R={r:.2f} (tp={tp[fam]} fp={fp[fam]} fn={fn[fam]})")
+        family_lines(tp, fp, fn)
 
 
 def corpus() -> None:
@@ -234,25 +245,9 @@ def corpus() -> None:
 
     rules = RuleSet.default()
     reports = corpus_reports()
-    tp: Counter[str] = Counter()
-    fp: Counter[str] = Counter()
-    fn: Counter[str] = Counter()
-    for text, gold in reports:
-        pred = {f.code for f in rules.apply(text)}
-        for c in pred & gold:
-            tp[c] += 1
-        for c in pred - gold:
-            fp[c] += 1
-        for c in gold - pred:
-            fn[c] += 1
+    tp, fp, fn = tally((gold, {f.code for f in rules.apply(text)}) for text, gold in reports)
     print(f"fictional corpus ({len(reports)} reports): report-level precision / recall")
-    for fam in FAMILIES:
-        t = sum(v for k, v in tp.items() if k.split(".")[0] == fam)
-        f_p = sum(v for k, v in fp.items() if k.split(".")[0] == fam)
-        f_n = sum(v for k, v in fn.items() if k.split(".")[0] == fam)
-        print(
-            f"  {fam:5s} P={t / max(t + f_p, 1):.2f} R={t / max(t + f_n, 1):.2f} (tp={t} fp={f_p} fn={f_n})"
-        )
+    family_lines(tp, fp, fn)
     codes = sorted(set(tp) | set(fp) | set(fn))
     print("  per code:")
     for c in codes:
@@ -271,19 +266,13 @@ def asrs_quality() -> None:
         return
     rules = RuleSet.default("asrs")
     tax = rules.taxonomy
-    tp: Counter[str] = Counter()
-    fp: Counter[str] = Counter()
-    fn: Counter[str] = Counter()
-    for row in rows:
+
+    def pair(row: dict[str, str]) -> tuple[set[str], set[str]]:
         text = row["narrative"] + ("\n" + row["narrative_2"] if row["narrative_2"] else "")
         gold = {tax.resolve(x) for x in row["human_factors"].split("; ") if x}
-        pred = {f.code for f in rules.apply(text)}
-        for c in pred & gold:
-            tp[c] += 1
-        for c in pred - gold:
-            fp[c] += 1
-        for c in gold - pred:
-            fn[c] += 1
+        return gold, {f.code for f in rules.apply(text)}
+
+    tp, fp, fn = tally(pair(row) for row in rows)
     print(
         f"ASRS dev.csv ({len(rows)} reports): per-code precision / recall (base rate = support / n)"
     )
