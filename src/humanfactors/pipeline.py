@@ -308,8 +308,8 @@ class Analyser:
             return []
         if support is None:
             return list(self._rules.apply(inc))
-        skip = {c for c, s in support.items() if s < self.rule_support}
-        codes = [c for c in self._rules.codes if c not in skip]
+        # the same test as _merge's: support.get(code, 1.0) < rule_support drops a code
+        codes = [c for c in self._rules.codes if support.get(c, 1.0) >= self.rule_support]
         return list(self._rules.apply(inc, codes=codes))
 
     def _merge(self, rule_findings: list[Finding], model_findings: list[Finding],

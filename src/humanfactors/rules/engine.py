@@ -408,11 +408,11 @@ class _Matcher:
         return rx
 
     def candidates(
-        self, seg: Segmented, allowed: Sequence[bool] | None = None
+        self, seg: Segmented, allowed: frozenset[int] | None = None
     ) -> Iterator[tuple[int, str, int, int]]:
         """``(rule index, phrase, start, end)`` for every raw phrase match.
 
-        ``allowed``, one flag per rule, skips the rules it marks False (they cost nothing).
+        ``allowed``, a set of rule indices, skips every other rule (they cost nothing).
         """
         text = seg.text
         toks = seg.tokens
@@ -440,7 +440,7 @@ class _Matcher:
             """The phrases of an index entry that can match somewhere in this text."""
             items = []
             for pid, i, source, required in entry:
-                if allowed is not None and not allowed[i]:
+                if allowed is not None and i not in allowed:
                     continue
                 ok = viable.get(pid)
                 if ok is None:
@@ -489,9 +489,6 @@ class _Matcher:
                 )
             for g in gs:
                 prefix_hits[g].add(w)
-        allowed_set = (
-            None if allowed is None else frozenset(i for i, ok in enumerate(allowed) if ok)
-        )
         needed = set(found_words)
         needed.update(a for a, _ in pair_hits)
         for ws in prefix_hits:
@@ -504,13 +501,13 @@ class _Matcher:
             by_word, by_pair, by_prefix = self.by_word, self.by_pair, self.by_prefix
             word_rules, pair_rules = self.word_rules, self.pair_rules
             for w in found_words:
-                if allowed_set is not None and word_rules[w].isdisjoint(allowed_set):
+                if allowed is not None and word_rules[w].isdisjoint(allowed):
                     continue
                 items = keep(by_word[w])
                 if items:
                     hits.extend((k, 0, items) for k in where[w])
             for a, b in pair_hits:
-                if allowed_set is not None and pair_rules[(a, b)].isdisjoint(allowed_set):
+                if allowed is not None and pair_rules[(a, b)].isdisjoint(allowed):
                     continue
                 items = keep(by_pair[(a, b)])
                 if items:
@@ -520,7 +517,7 @@ class _Matcher:
             for g, (n, ws) in enumerate(zip(self.prefix_lengths, prefix_hits, strict=True)):
                 for w in ws:
                     key = w[:n]
-                    if allowed_set is not None and self.prefix_rules[key].isdisjoint(allowed_set):
+                    if allowed is not None and self.prefix_rules[key].isdisjoint(allowed):
                         continue
                     items = keep(by_prefix[key])
                     if items:
@@ -547,28 +544,28 @@ class _Matcher:
                 if m and m.end() > start:
                     yield i, source, start, m.end()
         for i in self.regex_rules:
-            if allowed is not None and not allowed[i]:
+            if allowed is not None and i not in allowed:
                 continue
             for rx in self.rules[i]._regexes:
                 for m in rx.finditer(text):
                     if m.end() > m.start():
                         yield i, rx.pattern, m.start(), m.end()
 
-    def allowed(self, codes: Collection[str] | None) -> list[bool] | None:
-        """Per rule, whether it votes for one of ``codes`` (None: every rule)."""
+    def allowed(self, codes: Collection[str] | None) -> frozenset[int] | None:
+        """The indices of the rules voting for one of ``codes`` (None: every rule)."""
         if codes is None:
             return None
         wanted = codes if isinstance(codes, set | frozenset) else set(codes)
-        return [r.code in wanted for r in self.rules]
+        return frozenset(i for i, r in enumerate(self.rules) if r.code in wanted)
 
     def matches(
         self,
         text: str,
         faults: Counter[str],
         seg: Segmented | None = None,
-        allowed: Sequence[bool] | None = None,
+        allowed: frozenset[int] | None = None,
     ) -> list[RuleMatch]:
-        if allowed is not None and not any(allowed):
+        if allowed is not None and not allowed:
             return []
         seg = seg or segment(text)
         out: list[RuleMatch] = []
