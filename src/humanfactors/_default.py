@@ -8,6 +8,11 @@ the library version, the scikit-learn version and a hash of the corpus. Later ca
 this process or another, load that file. Concurrent first calls build it once (a file
 lock), and a damaged cache file is rebuilt rather than trusted.
 
+The pipeline predicts with :func:`default_predictor`: the same model frozen into plain
+arrays (:mod:`humanfactors._frozen`), cached beside it. Loading that form imports
+neither scikit-learn nor any pickled code, so a first analysis in a fresh process is
+quick; its probabilities are the model's own.
+
 Set ``HUMANFACTORS_CACHE_DIR`` to move the cache.
 """
 
@@ -25,9 +30,10 @@ from ._version import __version__
 from .exceptions import ModelLoadError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ._frozen import FrozenSentenceModel
     from .sentence_model import SentenceEvidenceClassifier
 
-__all__ = ["cache_dir", "default_model", "default_model_path"]
+__all__ = ["cache_dir", "default_model", "default_model_path", "default_predictor"]
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +48,23 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("humanfactors", appauthor=False))
 
 
-def default_model_path() -> Path:
-    """The cache file of the default model for this version, scikit-learn and corpus."""
-    import sklearn
+def _cache_key() -> str:
+    """Library version, scikit-learn version and corpus hash (scikit-learn not imported)."""
+    from importlib.metadata import version
 
     from .corpus import corpus_fingerprint
 
-    key = f"{__version__}-sk{sklearn.__version__}-{corpus_fingerprint()[:16]}"
-    return cache_dir() / f"default-sentence-{key}.hfmodel"
+    return f"{__version__}-sk{version('scikit-learn')}-{corpus_fingerprint()[:16]}"
+
+
+def default_model_path() -> Path:
+    """The cache file of the default model for this version, scikit-learn and corpus."""
+    return cache_dir() / f"default-sentence-{_cache_key()}.hfmodel"
+
+
+def default_predictor_path() -> Path:
+    """The cache file of the default model's frozen, prediction-only form."""
+    return cache_dir() / f"default-sentence-{_cache_key()}.frozen.npz"
 
 
 @contextlib.contextmanager
@@ -137,3 +152,27 @@ def default_model() -> SentenceEvidenceClassifier:
         save_model(model, tmp, training_data={"sha256": corpus_fingerprint(), "n": int(getattr(model, "n_train_", 0))})
         os.replace(tmp, path)
         return model
+
+
+@functools.lru_cache(maxsize=1)
+def default_predictor() -> FrozenSentenceModel:
+    """The default model in prediction-only form (what :func:`humanfactors.analyse` uses).
+
+    Loaded from the cache when it is there (arrays only; scikit-learn is not imported),
+    otherwise made from :func:`default_model` and cached. Its probabilities equal the
+    default model's.
+    """
+    from ._frozen import freeze, load_frozen, save_frozen
+
+    path = default_predictor_path()
+    if path.exists():
+        try:
+            return load_frozen(path)
+        except ModelLoadError as exc:
+            log.warning("cached default predictor unusable (%s); rebuilding", exc)
+    frozen = freeze(default_model())
+    with _file_lock(path.with_suffix(".lock")):
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        save_frozen(frozen, tmp)
+        os.replace(tmp, path)
+    return frozen

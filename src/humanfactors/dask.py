@@ -49,9 +49,9 @@ def _resolve_model(model: Any, taxonomy: Any) -> Any:
         from .taxonomy import load_taxonomy
 
         if load_taxonomy(taxonomy).name == "safeguarding":
-            from ._default import default_model
+            from ._default import default_predictor
 
-            return default_model()
+            return default_predictor()
         return False
     if isinstance(model, str):
         from .persistence import load_model

@@ -145,9 +145,9 @@ class Analyser:
         if model is None:
             if self._tax.name != "safeguarding":
                 return None
-            from ._default import default_model
+            from ._default import default_predictor
 
-            return default_model()
+            return default_predictor()
         if isinstance(model, (str, os.PathLike)):
             from .persistence import load_model
 
@@ -535,10 +535,10 @@ def _analyse_parallel(
     tax = load_taxonomy(taxonomy)
     tmpdir = None
     if model is None and tax.name == "safeguarding":
-        from ._default import default_model, default_model_path
+        from ._default import default_predictor
 
-        default_model()  # build the cache once here, not in every worker
-        model_ref: Any = str(default_model_path())
+        default_predictor()  # build the cache once here, not in every worker
+        model_ref: Any = None
     elif model is None or model is False:
         model_ref = False
     elif isinstance(model, (str, os.PathLike)):

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +38,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from . import _features as F
+from ._frozen import (
+    best_sentences,
+    calibrate,
+    features,
+    rule_scores,
+    scores_and_sentences,
+    sentence_spans,
+    sum_rows,
+    to_csr,
+)
 from ._version import __version__
 from .exceptions import InputError, ModelError
 from .models import Evidence
@@ -58,32 +67,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _NAME = "SentenceEvidenceClassifier"
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
 EvidenceSpan = tuple[str, int, int]
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of each sentence of ``text``, surrounding whitespace excluded.
-
-    A sentence ends at ``.``, ``!``, ``?`` (kept) or a line break; fragments holding no
-    letter or digit are dropped.
-
-    Examples
-    --------
-    >>> text = "I forgot.  Then I called!\\nDone"
-    >>> [text[s:e] for s, e in sentence_spans(text)]
-    ['I forgot.', 'Then I called!', 'Done']
-    """
-    out = []
-    for m in _SENTENCE.finditer(text):
-        chunk = m.group()
-        if not any(ch.isalnum() for ch in chunk):
-            continue
-        start = m.start() + (len(chunk) - len(chunk.lstrip()))
-        end = m.end() - (len(chunk) - len(chunk.rstrip()))
-        out.append((start, end))
-    return out
 
 
 def redacted_evidence(
@@ -438,43 +423,14 @@ class SentenceEvidenceClassifier(F.TextMultiLabelMixin, ClassifierMixin, BaseEst
         R = None
         if self.blend > 0:
             parts["report_tfidf_"] = TfidfTransformer(sublinear_tf=True)
-            R = parts["report_tfidf_"].fit_transform(_sum_rows(counts, owner, n))
-        return parts, _csr(A), None if R is None else _csr(R)
+            R = parts["report_tfidf_"].fit_transform(sum_rows(counts, owner, n))
+        return parts, to_csr(A), None if R is None else to_csr(R)
 
-    @staticmethod
-    def _features(
-        parts: dict[str, Any], units: list[str], owner: NDArray[np.int_], n: int
-    ) -> tuple[Any, Any]:
-        import scipy.sparse as sp
-
-        counts = F.word_count_transform(parts["vectorizer_"], units)
-        A = parts["sentence_tfidf_"].transform(counts)
-        if parts["char_vectorizer_"] is not None:
-            A = sp.hstack(
-                [A, F.char_wb_transform(parts["char_vectorizer_"], units)],
-                format="csr",
-                dtype=np.float32,
-            )
-        R = None
-        if parts["report_tfidf_"] is not None:
-            R = parts["report_tfidf_"].transform(_sum_rows(counts, owner, n))
-        return _csr(A), None if R is None else _csr(R)
+    _features = staticmethod(features)
 
     def _rule_scores(self, texts: list[str], taxonomy: Taxonomy | None) -> NDArray[np.float64]:
-        out = np.zeros((len(texts), len(self.classes_)))
-        if not self.rule_weight or taxonomy is None:
-            return out
-        try:
-            from .rules import RuleSet
-        except ImportError as exc:
-            raise ModelError(f"{_NAME}: rule_weight > 0 needs humanfactors.rules ({exc})") from None
-        codes, scores = RuleSet.default(taxonomy.name).code_scores(texts)
-        col = {c: j for j, c in enumerate(codes)}
-        for k, c in enumerate(self.classes_):
-            j = col.get(c)
-            if j is not None:
-                out[:, k] = scores[:, j]
-        return out
+        name = None if taxonomy is None else taxonomy.name
+        return rule_scores(list(self.classes_), texts, name, self.rule_weight)
 
     # -- fitting -----------------------------------------------------------------------
     def fit(
@@ -617,33 +573,14 @@ class SentenceEvidenceClassifier(F.TextMultiLabelMixin, ClassifierMixin, BaseEst
         self, parts: dict[str, Any], texts: list[str], rules: NDArray[np.float64]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Report scores, and each sentence's probability (sentences in text order)."""
-        units, owner, _ = self._units(texts)
-        n, k = len(texts), len(parts["sentence_intercept_"])
-        S = np.zeros((n, k))
-        Q = np.zeros((n, k))
-        P = np.zeros((0, k))
-        if units:
-            A, R = self._features(parts, units, owner, n)
-            P = F.sigmoid(
-                np.asarray(A @ parts["sentence_coef_"].T, dtype=np.float64)
-                + parts["sentence_intercept_"]
-            )
-            starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
-            rows = owner[starts]
-            S[rows] = np.maximum.reduceat(P, starts, axis=0)
-            if self.pooling == "top2":
-                bounds = np.r_[starts, len(owner)]
-                for r, lo, hi in zip(rows, bounds[:-1], bounds[1:], strict=True):
-                    if hi - lo >= 2:
-                        S[r] = np.partition(P[lo:hi], hi - lo - 2, axis=0)[-2:].mean(axis=0)
-            if R is not None:
-                Q = np.asarray(R @ parts["report_coef_"].T, dtype=np.float64)
-        if parts["report_coef_"] is not None:
-            Q = F.sigmoid(Q + parts["report_intercept_"])
-            S = (1.0 - self.blend) * S + self.blend * Q
-        if self.rule_weight:
-            S = S + self.rule_weight * rules
-        return S, P
+        return scores_and_sentences(
+            parts,
+            texts,
+            rules,
+            pooling=self.pooling,
+            blend=self.blend,
+            rule_weight=self.rule_weight,
+        )
 
     def _parts(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._PART_NAMES}
@@ -667,13 +604,7 @@ class SentenceEvidenceClassifier(F.TextMultiLabelMixin, ClassifierMixin, BaseEst
         return self._calibrated(S, texts)
 
     def _calibrated(self, S: NDArray[np.float64], texts: list[str]) -> NDArray[np.float64]:
-        if not self.calibrated_:
-            P = np.clip(S, 0.0, 1.0)
-        else:
-            P = F.sigmoid(S * self.calibration_[:, 0] + self.calibration_[:, 1])
-        blank = np.array([not t.strip() for t in texts], dtype=bool)
-        P[blank] = 0.0
-        return P
+        return calibrate(S, texts, self.calibration_ if self.calibrated_ else None)
 
     def predict_proba_with_evidence(
         self, X: Sequence[str]
@@ -687,20 +618,9 @@ class SentenceEvidenceClassifier(F.TextMultiLabelMixin, ClassifierMixin, BaseEst
         """
         self._check_fitted()
         texts = F.check_texts(X, _NAME)
-        S, P = self._raw_scores_and_sentences(self._parts(), texts, self._rule_scores(texts, self.taxonomy_))
-        proba = self._calibrated(S, texts)
-        best: list[list[tuple[int, int, float]] | None] = []
-        offset = 0
-        for text in texts:
-            spans = sentence_spans(text)
-            if not spans:
-                best.append(None)
-                continue
-            block = P[offset : offset + len(spans)]
-            top = block.argmax(axis=0)
-            best.append([(spans[t][0], spans[t][1], float(block[t, j])) for j, t in enumerate(top)])
-            offset += len(spans)
-        return proba, best
+        rules = self._rule_scores(texts, self.taxonomy_)
+        S, P = self._raw_scores_and_sentences(self._parts(), texts, rules)
+        return self._calibrated(S, texts), best_sentences(texts, P)
 
     def predict(self, X: Sequence[str]) -> NDArray[np.int_]:
         """Indicator matrix over ``classes_``: 1 where a probability reaches its threshold."""
@@ -836,21 +756,3 @@ class SentenceEvidenceClassifier(F.TextMultiLabelMixin, ClassifierMixin, BaseEst
             )
         return result
 
-
-def _sum_rows(counts: Any, owner: NDArray[np.int_], n: int) -> Any:
-    """Row ``i`` of the result is the sum of the rows of ``counts`` owned by report ``i``."""
-    import scipy.sparse as sp
-
-    M = sp.csr_matrix(
-        (np.ones(len(owner), dtype=np.float32), (owner, np.arange(len(owner)))),
-        shape=(n, len(owner)),
-    )
-    return M @ counts
-
-
-def _csr(A: Any) -> Any:
-    """CSR with sorted, summed indices and float32 values."""
-    A = A.tocsr().astype(np.float32)
-    A.sum_duplicates()
-    A.sort_indices()
-    return A
