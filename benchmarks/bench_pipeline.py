@@ -105,9 +105,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from humanfactors._default import default_model
+    from humanfactors._default import default_predictor
 
-    default_model()  # make sure the cache exists before timing anything
+    default_predictor()  # make sure the caches exist before timing anything
     n = 1000 if args.quick else 3000
     texts = make_reports(n)
     one = throughput(texts, 1)

@@ -73,12 +73,20 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 # -- scoring, shared by the estimator and the frozen form -------------------------------
-def sentence_units(texts: Sequence[str]) -> tuple[list[str], NDArray[np.int_]]:
-    """The sentences of ``texts`` in order, and the index of the text each comes from."""
+Spans = list[list[tuple[int, int]]]
+
+
+def sentence_units(
+    texts: Sequence[str], spans: Spans | None = None
+) -> tuple[list[str], NDArray[np.int_]]:
+    """The sentences of ``texts`` in order, and the index of the text each comes from.
+
+    ``spans``, each text's :func:`sentence_spans` when the caller has them already.
+    """
     units: list[str] = []
     owner: list[int] = []
     for i, text in enumerate(texts):
-        for s, e in sentence_spans(text):
+        for s, e in sentence_spans(text) if spans is None else spans[i]:
             units.append(text[s:e])
             owner.append(i)
     return units, np.asarray(owner, dtype=np.int64)
@@ -135,9 +143,14 @@ def scores_and_sentences(
     pooling: str,
     blend: float,
     rule_weight: float,
+    spans: Spans | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Report scores, and each sentence's probability (sentences in text order)."""
-    units, owner = sentence_units(texts)
+    """Report scores, and each sentence's probability (sentences in text order).
+
+    ``parts`` may hold ``sentence_coef_T`` and ``report_coef_T``, the coefficient
+    matrices transposed into C order, which saves a copy on every call.
+    """
+    units, owner = sentence_units(texts, spans)
     n, k = len(texts), len(parts["sentence_intercept_"])
     S = np.zeros((n, k))
     Q = np.zeros((n, k))
@@ -145,7 +158,7 @@ def scores_and_sentences(
     if units:
         A, R = features(parts, units, owner, n)
         P = F.sigmoid(
-            np.asarray(A @ parts["sentence_coef_"].T, dtype=np.float64)
+            np.asarray(A @ _transposed(parts, "sentence_coef_"), dtype=np.float64)
             + parts["sentence_intercept_"]
         )
         starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
@@ -157,13 +170,18 @@ def scores_and_sentences(
                 if hi - lo >= 2:
                     S[r] = np.partition(P[lo:hi], hi - lo - 2, axis=0)[-2:].mean(axis=0)
         if R is not None:
-            Q = np.asarray(R @ parts["report_coef_"].T, dtype=np.float64)
+            Q = np.asarray(R @ _transposed(parts, "report_coef_"), dtype=np.float64)
     if parts["report_coef_"] is not None:
         Q = F.sigmoid(Q + parts["report_intercept_"])
         S = (1.0 - blend) * S + blend * Q
     if rule_weight:
         S = S + rule_weight * rules
     return S, P
+
+
+def _transposed(parts: dict[str, Any], name: str) -> Any:
+    W = parts.get(name[:-1] + "_T")
+    return parts[name].T if W is None else W
 
 
 def rule_scores(
@@ -198,13 +216,13 @@ def calibrate(
 
 
 def best_sentences(
-    texts: list[str], P: NDArray[np.float64]
+    texts: list[str], P: NDArray[np.float64], spans_of: Spans | None = None
 ) -> list[list[tuple[int, int, float]] | None]:
     """Per text and class, ``(start, end, probability)`` of its strongest sentence."""
     best: list[list[tuple[int, int, float]] | None] = []
     offset = 0
-    for text in texts:
-        spans = sentence_spans(text)
+    for i, text in enumerate(texts):
+        spans = sentence_spans(text) if spans_of is None else spans_of[i]
         if not spans:
             best.append(None)
             continue
@@ -337,6 +355,9 @@ class FrozenSentenceModel:
     def __init__(self, meta: dict[str, Any], parts: dict[str, Any], arrays: dict[str, Any]) -> None:
         self._meta = meta
         self._parts = parts
+        for name in ("sentence_coef_", "report_coef_"):  # C order: no copy per product
+            if parts.get(name) is not None:
+                parts[name[:-1] + "_T"] = np.ascontiguousarray(parts[name].T)
         self.classes_ = np.array(meta["classes"], dtype=object)
         self.thresholds_ = np.asarray(arrays["thresholds"], dtype=np.float64)
         self.calibration_ = arrays.get("calibration")
@@ -352,9 +373,10 @@ class FrozenSentenceModel:
             f"model_version={self.model_version_!r})"
         )
 
-    def _scores(self, X: Sequence[str]) -> tuple[list[str], Any, Any]:
+    def _scores(self, X: Sequence[str]) -> tuple[list[str], Any, Any, Spans]:
         texts = F.check_texts(X, _NAME)
         rules = rule_scores(list(self.classes_), texts, self.taxonomy_name, self.rule_weight)
+        spans = [sentence_spans(t) for t in texts]
         S, P = scores_and_sentences(
             self._parts,
             texts,
@@ -362,20 +384,21 @@ class FrozenSentenceModel:
             pooling=self.pooling,
             blend=self.blend,
             rule_weight=self.rule_weight,
+            spans=spans,
         )
-        return texts, S, P
+        return texts, S, P, spans
 
     def predict_proba(self, X: Sequence[str]) -> NDArray[np.float64]:
         """Calibrated probability of each code (blank texts give 0)."""
-        texts, S, _ = self._scores(X)
+        texts, S, _, _ = self._scores(X)
         return calibrate(S, texts, self.calibration_)
 
     def predict_proba_with_evidence(
         self, X: Sequence[str]
     ) -> tuple[NDArray[np.float64], list[list[tuple[int, int, float]] | None]]:
         """Probabilities and each text's strongest sentence per code (see the estimator)."""
-        texts, S, P = self._scores(X)
-        return calibrate(S, texts, self.calibration_), best_sentences(texts, P)
+        texts, S, P, spans = self._scores(X)
+        return calibrate(S, texts, self.calibration_), best_sentences(texts, P, spans)
 
     def predict(self, X: Sequence[str]) -> NDArray[np.int_]:
         """Indicator matrix over ``classes_``."""
