@@ -64,6 +64,7 @@ _LAZY: dict[str, str] = {
     "coder_agreement": "humanfactors.agreement",
     "cross_validate": "humanfactors.evaluate",
     "default_model": "humanfactors._default",
+    "default_predictor": "humanfactors._default",
     "evaluate_predictions": "humanfactors.evaluate",
     "iter_records": "humanfactors.io",
     "json_schema": "humanfactors.models",
@@ -96,7 +97,7 @@ def __dir__() -> list[str]:
 
 if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .evaluate import EvaluationReport, cross_validate, evaluate_predictions
-    from ._default import default_model
+    from ._default import default_model, default_predictor
     from .corpus import load_corpus
     from .exceptions import (
         HumanFactorsError,
