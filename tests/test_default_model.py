@@ -150,6 +150,24 @@ def test_damaged_frozen_cache_is_rebuilt(cache, caplog):
     assert "rebuilding" in caplog.text
 
 
+def test_unwritable_cache_directory_gives_a_working_model_and_a_warning(cache, tmp_path, caplog,
+                                                                      monkeypatch):
+    from humanfactors import _default
+
+    _default.default_model()  # the trained model, so that only the cache write is at stake
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the cache directory should be")
+    monkeypatch.setenv("HUMANFACTORS_CACHE_DIR", str(blocked / "cache"))
+    _default.default_predictor.cache_clear()
+    try:
+        frozen = _default.default_predictor()
+        assert "ERR.LAPSE" in frozen.predict_codes(["I forgot to send the referral."])[0]
+        assert "not cached" in caplog.text
+        assert not (blocked / "cache").exists()
+    finally:
+        _default.default_predictor.cache_clear()
+
+
 def test_first_analyse_in_a_fresh_process_does_not_import_sklearn(cache):
     from humanfactors._default import default_predictor
 

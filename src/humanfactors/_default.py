@@ -3,10 +3,12 @@
 The first call trains a :class:`~humanfactors.sentence_model.SentenceEvidenceClassifier`
 on the train split of the bundled corpus (redacted first, exactly as reports are at
 analysis time, with the coders' evidence spans moved onto the redacted text, so the model
-learns from the sentences that show each factor), deterministically, and saves it in the user cache directory under a key made of
-the library version, the scikit-learn version and a hash of the corpus. Later calls, in
-this process or another, load that file. Concurrent first calls build it once (a file
-lock), and a damaged cache file is rebuilt rather than trusted.
+learns from the sentences that show each factor), deterministically, and saves it in the
+user cache directory under a key made of the library version, the scikit-learn version
+and a hash of the corpus. Later calls, in this process or another, load that file.
+Concurrent first calls build it once (a file lock), a damaged cache file is rebuilt
+rather than trusted, and where the cache directory cannot be written the model is used
+from memory (with a warning).
 
 The pipeline predicts with :func:`default_predictor`: the same model frozen into plain
 arrays (:mod:`humanfactors._frozen`), cached beside it. Loading that form imports
@@ -22,7 +24,7 @@ import contextlib
 import functools
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -138,20 +140,36 @@ def default_model() -> SentenceEvidenceClassifier:
             return load_model(path, trusted=True)  # type: ignore[no-any-return]
         except ModelLoadError as exc:
             log.warning("cached default model unusable (%s); rebuilding", exc)
-    with _file_lock(path.with_suffix(".lock")):
-        if path.exists():  # another process built it while we waited
-            try:
-                return load_model(path, trusted=True)  # type: ignore[no-any-return]
-            except ModelLoadError:
-                pass
-        log.info("building the default model from the bundled corpus (once)")
-        model = build_default_model()
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        from .corpus import corpus_fingerprint
+    model = None
+    try:
+        with _file_lock(path.with_suffix(".lock")):
+            if path.exists():  # another process built it while we waited
+                try:
+                    return load_model(path, trusted=True)  # type: ignore[no-any-return]
+                except ModelLoadError:
+                    pass
+            log.info("building the default model from the bundled corpus (once)")
+            model = build_default_model()
+            from .corpus import corpus_fingerprint
 
-        save_model(model, tmp, training_data={"sha256": corpus_fingerprint(), "n": int(getattr(model, "n_train_", 0))})
+            info = {"sha256": corpus_fingerprint(), "n": int(getattr(model, "n_train_", 0))}
+            _write_atomically(path, lambda tmp: save_model(model, tmp, training_data=info))
+            return model
+    except OSError as exc:  # a read-only or full cache directory: work without the cache
+        log.warning("default model not cached (%s: %s); using it from memory",
+                    type(exc).__name__, exc.strerror or "cannot write")
+        return model if model is not None else build_default_model()
+
+
+def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
+    """``write`` a temporary file beside ``path``, then move it into place."""
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        write(tmp)
         os.replace(tmp, path)
-        return model
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 @functools.lru_cache(maxsize=1)
@@ -171,8 +189,10 @@ def default_predictor() -> FrozenSentenceModel:
         except ModelLoadError as exc:
             log.warning("cached default predictor unusable (%s); rebuilding", exc)
     frozen = freeze(default_model())
-    with _file_lock(path.with_suffix(".lock")):
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        save_frozen(frozen, tmp)
-        os.replace(tmp, path)
+    try:
+        with _file_lock(path.with_suffix(".lock")):
+            _write_atomically(path, lambda tmp: save_frozen(frozen, tmp))
+    except OSError as exc:  # a read-only or full cache directory: work without the cache
+        log.warning("default predictor not cached (%s: %s); using it from memory",
+                    type(exc).__name__, exc.strerror or "cannot write")
     return frozen
