@@ -101,3 +101,34 @@ def test_pipeline_skips_rules_only_where_the_merge_would_drop_them(monkeypatch):
     )
     slow = [a.findings for a in analyser.analyse_batch(REPORTS)]
     assert fast == slow
+
+
+@pytest.mark.parametrize("taxonomy", ["safeguarding", "asrs"])
+def test_cut_phrase_regex_finds_what_the_whole_regex_finds(taxonomy):
+    # A phrase's regex cut to the first alternatives that can start at a token
+    # (Phrase.pattern_at) gives the same match there as the whole regex, in plain texts.
+    import random
+    import re
+
+    from humanfactors.rules._text import segment
+
+    matcher = RuleSet.default(taxonomy)._get_matcher()
+    phrases = [p for p in matcher.phrases if len(p.alternatives) >= 2]
+    rng = random.Random(7)
+    phrases = rng.sample(phrases, min(40, len(phrases)))
+    tails = ["", "'s", "’s", "n't", "-up", "ing"]
+    for phrase in phrases:
+        for word, _ in phrase.alternatives:
+            core = word.rstrip("*")
+            for tail, sep in ((t, s) for t in tails for s in (" ", "-", " / ")):
+                text = f"{core.upper() if tail == 'ing' else core}{tail}{sep}" + " ".join(
+                    rng.choice(phrase.alternatives)[0].rstrip("*") for _ in range(4)
+                )
+                seg = segment(text)
+                for tok, start in zip(seg.tokens, seg.token_starts, strict=True):
+                    cut = phrase.pattern_at(tok)
+                    if cut is None:
+                        continue
+                    whole = phrase.regex.match(text, start)
+                    part = re.compile(cut, re.IGNORECASE).match(text, start)
+                    assert (whole and whole.span()) == (part and part.span()), (text, tok)

@@ -226,6 +226,8 @@ class Phrase:
     # Per later mandatory item, the tokens one of which must start within ``span``
     # tokens after the phrase's start.
     near: tuple[frozenset[str], ...] = ()
+    # Per alternative of the first item, in order: its first word and its regex body.
+    alternatives: tuple[tuple[str, str], ...] = ()
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -235,6 +237,21 @@ class Phrase:
     def pattern_for(self, bodies: Iterable[str]) -> str:
         """The phrase's regex with its first item restricted to ``bodies``."""
         return "(?:" + "|".join(dict.fromkeys(bodies)) + ")" + self.rest
+
+    def pattern_at(self, token: str) -> str | None:
+        """The phrase's regex with its first item cut to the alternatives that can start
+        where ``token`` starts in a plain text (see :func:`could_start`), or None when
+        every alternative can.
+
+        In a plain text the other alternatives fail on their first word there, so both
+        regexes find the same match at that position, and the cut one is cheaper when
+        the first item has many alternatives.
+        """
+        cuts = token_cuts(token)
+        keep = [body for word, body in self.alternatives if could_start(word, token, cuts)]
+        if not keep or len(keep) == len(self.alternatives):
+            return None
+        return self.pattern_for(keep)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -416,10 +433,39 @@ def compile_phrase(source: str) -> Phrase:
         span,
         _first_needs(first_alts),
         tuple(near),
+        tuple((alt[0], _SEP.join(_word_regex(w) for w in alt)) for alt in first_alts),
     )
 
 
 _KEYABLE = re.compile(r"[a-z0-9_]+(?:'[a-z0-9_]+)?")
+_SIMPLE = re.compile(r"[a-z0-9_]+(?:'[a-z0-9_]+)*")
+
+
+def token_cuts(token: str) -> frozenset[str]:
+    """``token`` and each of its prefixes that ends before an apostrophe."""
+    return frozenset([token] + [token[:j] for j, ch in enumerate(token) if ch == "'"])
+
+
+def could_start(word: str, token: str, cuts: frozenset[str]) -> bool:
+    """False only when ``word`` of a phrase cannot match where ``token`` starts in a
+    plain text (ASCII but for curly apostrophes; ``token`` lower-cased as by
+    :func:`segment`, ``cuts`` its :func:`token_cuts`).
+
+    There a word of letters, digits and inner apostrophes matches only the whole token
+    or the token up to an apostrophe ("did" in "didn't"); ``word*`` only a token that
+    starts with it; ``a-b-c`` only where the token is ``a``, ``ab`` or ``abc`` (up to an
+    apostrophe). Anything else (slashes, ``&``, other characters) may match: True.
+    """
+    w = word.lower().replace("\u2019", "'")
+    if w.endswith("*"):
+        core = w[:-1]
+        return not _PIECE.fullmatch(core) or token.startswith(core)
+    if "-" in w and "/" not in w:
+        keys = _keyset(w)
+        return keys is None or not keys.isdisjoint(cuts)
+    if _SIMPLE.fullmatch(w):
+        return w in cuts
+    return True
 _PIECE = re.compile(r"[a-z0-9_]+")
 
 

@@ -20,7 +20,6 @@ Examples
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
 import math
 import re
@@ -328,6 +327,14 @@ def _narrative(text: str | Incident) -> str:
 
 # -- matching ------------------------------------------------------------------------
 _APOSTROPHE_TAIL: Final = re.compile("'[^\x00]*")
+_UNSEEN: Final = object()
+_CUT_FROM: Final = 6  # first-item alternatives from which a phrase's regex is cut per word
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _compile_cut(pattern: str) -> re.Pattern[str]:
+    """A phrase regex cut to some first alternatives (shared by every matcher)."""
+    return re.compile(pattern, re.IGNORECASE)
 
 
 class _Matcher:
@@ -400,12 +407,118 @@ class _Matcher:
         self.near = tuple((ph.near, ph.span) for ph in self.phrases)
         # per phrase, its first item's needs, split for speed (see _split_needs)
         self.first = tuple(_split_needs(ph.first_needs) for ph in self.phrases)
+        # The same index as records for the matching loop: one integer id per entry (the
+        # per-text cache of an entry's viable phrases is keyed by it) and, per phrase,
+        # (phrase id, rule index, source, required, near, span, regex slot). The near
+        # sets hold each word up to its apostrophe, so that one window of such tokens
+        # serves (a weaker test than the exact one, never a stricter one). A slot names
+        # the phrase's regex cut to the alternatives that can start at the entry's word
+        # (see Phrase.pattern_at), compiled the first time a plain text needs it.
+        slots: dict[tuple[str | None, int], int] = {}
+        self._slot_keys: list[tuple[str | None, int]] = []
+        near_cut = tuple(
+            tuple(frozenset(w.split("'", 1)[0] for w in req) for req in ph.near)
+            for ph in self.phrases
+        )
+
+        def records(entry: Any, token: str | None) -> tuple[int, tuple[Any, ...]]:
+            out = []
+            for pid, i, source, required in entry:
+                slot = slots.get((token, pid))
+                if slot is None:
+                    slot = slots[(token, pid)] = len(self._slot_keys)
+                    self._slot_keys.append((token, pid))
+                out.append((pid, i, source, required, near_cut[pid], self.phrases[pid].span, slot))
+            self._entry_rules.append(frozenset(e[1] for e in entry))
+            return len(self._entry_rules) - 1, tuple(out)
+
+        self._entry_rules: list[frozenset[int]] = []
+        self._word_records = {w: records(e, w) for w, e in self.by_word.items()}
+        pair_records: dict[str, dict[str, tuple[int, tuple[Any, ...]]]] = {}
+        for (a, b), e in self.by_pair.items():
+            pair_records.setdefault(a, {})[b] = records(e, a)
+        self._pair_records = pair_records
+        # a prefix entry's tokens vary: its phrases use their whole regex
+        self._prefix_records = {w: records(e, None) for w, e in self.by_prefix.items()}
+        self._slot_rx: list[re.Pattern[str] | None] = [None] * len(self._slot_keys)
+        # per token seen in a text, its entries (None: none); words recur across texts
+        self._token_entries: dict[str, Any] = {}
 
     def _regex(self, pid: int) -> re.Pattern[str]:
         rx = self.compiled[pid]
         if rx is None:
             rx = self.compiled[pid] = self.phrases[pid].regex
         return rx
+
+    def _slot_regex(self, slot: int) -> re.Pattern[str]:
+        token, pid = self._slot_keys[slot]
+        phrase = self.phrases[pid]
+        # a few alternatives cost little to try: those phrases keep their own regex
+        pattern = None
+        if token is not None and len(phrase.alternatives) >= _CUT_FROM:
+            pattern = phrase.pattern_at(token)
+        rx = self._regex(pid) if pattern is None else _compile_cut(pattern)
+        self._slot_rx[slot] = rx
+        return rx
+
+    def _entries(self, tok: str) -> Any:
+        """(word entry, pair entries by next word, prefix entries) of a token, or None."""
+        table = self._token_entries
+        if len(table) > 100_000:
+            table.clear()
+        prefixes = tuple(
+            self._prefix_records[tok[:n]]
+            for n, keys in zip(self.prefix_lengths, self.prefix_keys, strict=True)
+            if tok[:n] in keys
+        )
+        word = self._word_records.get(tok)
+        pairs = self._pair_records.get(tok)
+        info = (word, pairs, prefixes) if word or pairs or prefixes else None
+        table[tok] = info
+        return info
+
+    def _keep(
+        self,
+        entry: tuple[int, tuple[Any, ...]],
+        words: frozenset[str],
+        forms: frozenset[str] | None,
+        viable: dict[int, bool],
+        allowed: frozenset[int] | None,
+    ) -> tuple[Any, ...]:
+        """The records of an index entry whose phrases can match somewhere in this text."""
+        if allowed is not None and self._entry_rules[entry[0]].isdisjoint(allowed):
+            return ()
+        items = []
+        first = self.first
+        for rec in entry[1]:
+            pid = rec[0]
+            if allowed is not None and rec[1] not in allowed:
+                continue
+            ok = viable.get(pid)
+            if ok is None:
+                ok = True
+                for req in rec[3]:
+                    if req.isdisjoint(words):
+                        ok = False
+                        break
+                if ok and forms is not None:
+                    free, singles, by_last = first[pid]
+                    if not free and singles.isdisjoint(forms):
+                        ok = False
+                        for w in forms.intersection(by_last):
+                            for need in by_last[w]:
+                                for ks in need:
+                                    if ks.isdisjoint(forms):
+                                        break
+                                else:
+                                    ok = True
+                                    break
+                            if ok:
+                                break
+                viable[pid] = ok
+            if ok:
+                items.append(rec)
+        return tuple(items)
 
     def candidates(
         self, seg: Segmented, allowed: frozenset[int] | None = None
@@ -422,9 +535,10 @@ class _Matcher:
         # In a plain text a word of a phrase matches only where a token starts that
         # equals it or extends it past an apostrophe ("can" in "can't"): ``cut`` holds
         # each token up to its apostrophe. Tokens with two apostrophes turn this off.
+        plain = _plain_text(text)
         forms: frozenset[str] | None = None
-        cut: tuple[str, ...] | None = None
-        if _plain_text(text):
+        cut: tuple[str, ...] = toks
+        if plain:
             split = [w for w in words if "'" in w]
             if not split:
                 forms = words
@@ -432,117 +546,64 @@ class _Matcher:
                 forms = words | {w[: w.index("'")] for w in split}
                 # every token up to its apostrophe, without a Python loop over tokens
                 cut = tuple(_APOSTROPHE_TAIL.sub("", "\x00".join(toks)).split("\x00"))
+        near = forms is not None
         viable: dict[int, bool] = {}
-        near = self.near
-        first = self.first
-
-        def keep(entry: Any) -> list[tuple[int, int, str, tuple[frozenset[str], ...], int]]:
-            """The phrases of an index entry that can match somewhere in this text."""
-            items = []
-            for pid, i, source, required in entry:
-                if allowed is not None and i not in allowed:
-                    continue
-                ok = viable.get(pid)
-                if ok is None:
-                    ok = True
-                    for req in required:
-                        if req.isdisjoint(words):
-                            ok = False
-                            break
-                    if ok and forms is not None:
-                        free, singles, by_last = first[pid]
-                        if not free and singles.isdisjoint(forms):
-                            ok = False
-                            for w in forms.intersection(by_last):
-                                for need in by_last[w]:
-                                    for ks in need:
-                                        if ks.isdisjoint(forms):
-                                            break
-                                    else:
-                                        ok = True
-                                        break
-                                if ok:
-                                    break
-                    viable[pid] = ok
-                if ok:
-                    sets, span = near[pid] if forms is not None else ((), 0)
-                    items.append((pid, i, source, sets, span))
-            return items
-
-        # (token index, index group, phrases): group 0 word, 1 word pair, 2+ prefixes
-        hits: list[tuple[int, int, Any]] = []
-        found_words = words & self.word_keys
-        pair_hits = set(itertools.pairwise(toks)) & self.pair_keys if n_toks > 1 else set()
-        prefix_hits: list[set[str]] = [set() for _ in self.prefix_lengths]
-        groups = self._prefix_groups
-        if len(groups) > 100_000:
-            groups.clear()
-        for w in words:
-            gs = groups.get(w)
-            if gs is None:
-                gs = groups[w] = tuple(
-                    g
-                    for g, (n, keys) in enumerate(
-                        zip(self.prefix_lengths, self.prefix_keys, strict=True)
-                    )
-                    if w[:n] in keys
-                )
-            for g in gs:
-                prefix_hits[g].add(w)
-        needed = set(found_words)
-        needed.update(a for a, _ in pair_hits)
-        for ws in prefix_hits:
-            needed.update(ws)
-        if needed:
-            where: dict[str, list[int]] = {w: [] for w in needed}
-            for k, tok in enumerate(toks):
-                if tok in needed:
-                    where[tok].append(k)
-            by_word, by_pair, by_prefix = self.by_word, self.by_pair, self.by_prefix
-            word_rules, pair_rules = self.word_rules, self.pair_rules
-            for w in found_words:
-                if allowed is not None and word_rules[w].isdisjoint(allowed):
-                    continue
-                items = keep(by_word[w])
-                if items:
-                    hits.extend((k, 0, items) for k in where[w])
-            for a, b in pair_hits:
-                if allowed is not None and pair_rules[(a, b)].isdisjoint(allowed):
-                    continue
-                items = keep(by_pair[(a, b)])
-                if items:
-                    hits.extend(
-                        (k, 1, items) for k in where[a] if k + 1 < n_toks and toks[k + 1] == b
-                    )
-            for g, (n, ws) in enumerate(zip(self.prefix_lengths, prefix_hits, strict=True)):
-                for w in ws:
-                    key = w[:n]
-                    if allowed is not None and self.prefix_rules[key].isdisjoint(allowed):
-                        continue
-                    items = keep(by_prefix[key])
-                    if items:
-                        hits.extend((k, 2 + g, items) for k in where[w])
-            hits.sort()  # (token index, group) is unique: the lists are never compared
+        kept: dict[int, tuple[Any, ...]] = {}
+        table = self._token_entries
         starts = seg.token_starts
         compiled = self.compiled
-        for k, _, items in hits:
+        slot_rx = self._slot_rx
+        keep = self._keep
+        # Candidates in text order, then word, word pair and prefixes (shortest first).
+        for k, tok in enumerate(toks):
+            info = table.get(tok, _UNSEEN)
+            if info is _UNSEEN:
+                info = self._entries(tok)
+            if info is None:
+                continue
+            word, pairs, prefixes = info
+            found = []
+            if word is not None:
+                items = kept.get(word[0])
+                if items is None:
+                    items = kept[word[0]] = keep(word, words, forms, viable, allowed)
+                if items:
+                    found.append(items)
+            if pairs is not None and k + 1 < n_toks:
+                pair = pairs.get(toks[k + 1])
+                if pair is not None:
+                    items = kept.get(pair[0])
+                    if items is None:
+                        items = kept[pair[0]] = keep(pair, words, forms, viable, allowed)
+                    if items:
+                        found.append(items)
+            for entry in prefixes:
+                items = kept.get(entry[0])
+                if items is None:
+                    items = kept[entry[0]] = keep(entry, words, forms, viable, allowed)
+                if items:
+                    found.append(items)
+            if not found:
+                continue
             start = starts[k]
-            for pid, i, source, sets, span in items:
-                if sets:
-                    window = toks[k + 1 : k + span + 1]
-                    if cut is not None:
-                        window += cut[k + 1 : k + span + 1]
-                    far = False
-                    for req in sets:
-                        if req.isdisjoint(window):
-                            far = True
-                            break
-                    if far:
-                        continue
-                rx = compiled[pid] or self._regex(pid)
-                m = rx.match(text, start)
-                if m and m.end() > start:
-                    yield i, source, start, m.end()
+            for items in found:
+                for pid, i, source, _, sets, span, slot in items:
+                    if near and sets:
+                        window = cut[k + 1 : k + span + 1]
+                        far = False
+                        for req in sets:
+                            if req.isdisjoint(window):
+                                far = True
+                                break
+                        if far:
+                            continue
+                    if plain:
+                        rx = slot_rx[slot] or self._slot_regex(slot)
+                    else:
+                        rx = compiled[pid] or self._regex(pid)
+                    m = rx.match(text, start)
+                    if m and m.end() > start:
+                        yield i, source, start, m.end()
         for i in self.regex_rules:
             if allowed is not None and i not in allowed:
                 continue
