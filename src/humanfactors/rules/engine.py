@@ -421,14 +421,50 @@ class _Matcher:
             for ph in self.phrases
         )
 
+        # A phrase's word tests as bits: one per distinct required set (met when a word
+        # of the text is in it) and one per distinct set of one-word first alternatives
+        # (met when a form of the text is in it, plain texts only). A phrase is viable
+        # when every bit it needs is met; a phrase with several-word first alternatives
+        # also passes _first_ok (plain texts only).
+        bits: dict[tuple[str, frozenset[str]], int] = {}
+        word_bits: dict[str, int] = {}
+        form_bits: dict[str, int] = {}
+
+        def bit(kind: str, words: frozenset[str]) -> int:
+            b = bits.get((kind, words))
+            if b is None:
+                b = bits[(kind, words)] = 1 << len(bits)
+                table = word_bits if kind == "word" else form_bits
+                for w in words:
+                    table[w] = table.get(w, 0) | b
+            return b
+
+        needs: list[tuple[int, int, bool]] = []
+        for pid, ph in enumerate(self.phrases):
+            need = 0
+            for req in ph.required:
+                need |= bit("word", req)
+            free, singles, by_last = self.first[pid]
+            if free:
+                needs.append((need, need, False))
+            elif not by_last:
+                needs.append((need, need | bit("form", singles), False))
+            else:
+                needs.append((need, need, True))
+        self._word_bits = word_bits
+        self._form_bits = form_bits
+        self._bit_words = frozenset(word_bits)
+        self._bit_forms = frozenset(form_bits)
+
         def records(entry: Any, token: str | None) -> tuple[int, tuple[Any, ...]]:
             out = []
-            for pid, i, source, required in entry:
+            for pid, i, source, _ in entry:
                 slot = slots.get((token, pid))
                 if slot is None:
                     slot = slots[(token, pid)] = len(self._slot_keys)
                     self._slot_keys.append((token, pid))
-                out.append((pid, i, source, required, near_cut[pid], self.phrases[pid].span, slot))
+                span = self.phrases[pid].span
+                out.append((pid, i, source, near_cut[pid], span, slot, *needs[pid]))
             self._entry_rules.append(frozenset(e[1] for e in entry))
             return len(self._entry_rules) - 1, tuple(out)
 
@@ -480,45 +516,47 @@ class _Matcher:
     def _keep(
         self,
         entry: tuple[int, tuple[Any, ...]],
-        words: frozenset[str],
+        absent: int,
         forms: frozenset[str] | None,
-        viable: dict[int, bool],
+        first_ok: dict[int, bool],
         allowed: frozenset[int] | None,
     ) -> tuple[Any, ...]:
-        """The records of an index entry whose phrases can match somewhere in this text."""
+        """The records of an index entry whose phrases can match somewhere in this text
+        (``absent``: the complement of the word-test bits the text meets)."""
         if allowed is not None and self._entry_rules[entry[0]].isdisjoint(allowed):
             return ()
-        items = []
-        first = self.first
-        for rec in entry[1]:
-            pid = rec[0]
-            if allowed is not None and rec[1] not in allowed:
-                continue
-            ok = viable.get(pid)
-            if ok is None:
-                ok = True
-                for req in rec[3]:
-                    if req.isdisjoint(words):
-                        ok = False
-                        break
-                if ok and forms is not None:
-                    free, singles, by_last = first[pid]
-                    if not free and singles.isdisjoint(forms):
-                        ok = False
-                        for w in forms.intersection(by_last):
-                            for need in by_last[w]:
-                                for ks in need:
-                                    if ks.isdisjoint(forms):
-                                        break
-                                else:
-                                    ok = True
-                                    break
-                            if ok:
-                                break
-                viable[pid] = ok
-            if ok:
+        if forms is None:
+            items = [rec for rec in entry[1] if not rec[6] & absent]
+        else:
+            items = []
+            for rec in entry[1]:
+                if rec[7] & absent:
+                    continue
+                if rec[8]:
+                    ok = first_ok.get(rec[0])
+                    if ok is None:
+                        ok = first_ok[rec[0]] = self._first_ok(rec[0], forms)
+                    if not ok:
+                        continue
                 items.append(rec)
+        if allowed is not None:
+            items = [rec for rec in items if rec[1] in allowed]
         return tuple(items)
+
+    def _first_ok(self, pid: int, forms: frozenset[str]) -> bool:
+        """Whether some first-item alternative of a phrase has all its words in a plain
+        text's ``forms`` (see :func:`_split_needs`)."""
+        free, singles, by_last = self.first[pid]
+        if free or not singles.isdisjoint(forms):
+            return True
+        for w in forms.intersection(by_last):
+            for need in by_last[w]:
+                for ks in need:
+                    if ks.isdisjoint(forms):
+                        break
+                else:
+                    return True
+        return False
 
     def candidates(
         self, seg: Segmented, allowed: frozenset[int] | None = None
@@ -547,6 +585,15 @@ class _Matcher:
                 # every token up to its apostrophe, without a Python loop over tokens
                 cut = tuple(_APOSTROPHE_TAIL.sub("", "\x00".join(toks)).split("\x00"))
         near = forms is not None
+        met = 0
+        word_bits = self._word_bits
+        for w in words & self._bit_words:
+            met |= word_bits[w]
+        if forms is not None:
+            form_bits = self._form_bits
+            for w in forms & self._bit_forms:
+                met |= form_bits[w]
+        absent = ~met
         viable: dict[int, bool] = {}
         kept: dict[int, tuple[Any, ...]] = {}
         table = self._token_entries
@@ -566,7 +613,7 @@ class _Matcher:
             if word is not None:
                 items = kept.get(word[0])
                 if items is None:
-                    items = kept[word[0]] = keep(word, words, forms, viable, allowed)
+                    items = kept[word[0]] = keep(word, absent, forms, viable, allowed)
                 if items:
                     found.append(items)
             if pairs is not None and k + 1 < n_toks:
@@ -574,20 +621,20 @@ class _Matcher:
                 if pair is not None:
                     items = kept.get(pair[0])
                     if items is None:
-                        items = kept[pair[0]] = keep(pair, words, forms, viable, allowed)
+                        items = kept[pair[0]] = keep(pair, absent, forms, viable, allowed)
                     if items:
                         found.append(items)
             for entry in prefixes:
                 items = kept.get(entry[0])
                 if items is None:
-                    items = kept[entry[0]] = keep(entry, words, forms, viable, allowed)
+                    items = kept[entry[0]] = keep(entry, absent, forms, viable, allowed)
                 if items:
                     found.append(items)
             if not found:
                 continue
             start = starts[k]
             for items in found:
-                for pid, i, source, _, sets, span, slot in items:
+                for pid, i, source, sets, span, slot, _, _, _ in items:
                     if near and sets:
                         window = cut[k + 1 : k + span + 1]
                         far = False
