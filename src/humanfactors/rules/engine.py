@@ -439,24 +439,26 @@ class _Matcher:
                     table[w] = table.get(w, 0) | b
             return b
 
-        needs: list[tuple[int, int, bool]] = []
-        for pid, ph in enumerate(self.phrases):
+        def needs(pid: int, hit: frozenset[str]) -> tuple[int, int, bool]:
             need = 0
-            for req in ph.required:
+            for req in self.phrases[pid].required:
                 need |= bit("word", req)
             free, singles, by_last = self.first[pid]
-            if free:
-                needs.append((need, need, False))
-            elif not by_last:
-                needs.append((need, need | bit("form", singles), False))
-            else:
-                needs.append((need, need, True))
-        self._word_bits = word_bits
-        self._form_bits = form_bits
-        self._bit_words = frozenset(word_bits)
-        self._bit_forms = frozenset(form_bits)
+            if free or any(
+                all(not ks.isdisjoint(hit) for ks in alt) for alt in self.phrases[pid].first_needs
+            ):
+                # the entry's own words make up a first alternative: met where it is hit
+                return need, need, False
+            if not by_last:
+                return need, need | bit("form", singles), False
+            return need, need, True
 
-        def records(entry: Any, token: str | None) -> tuple[int, tuple[Any, ...]]:
+        def records(
+            entry: Any, token: str | None, second: str | None = None
+        ) -> tuple[int, tuple[Any, ...]]:
+            # the words a hit of this entry is known to have: its token (and the next)
+            hit = frozenset(w for w in (token, second) if w is not None)
+            after = None if second is None else second.split("'", 1)[0]
             out = []
             for pid, i, source, _ in entry:
                 slot = slots.get((token, pid))
@@ -464,7 +466,9 @@ class _Matcher:
                     slot = slots[(token, pid)] = len(self._slot_keys)
                     self._slot_keys.append((token, pid))
                 span = self.phrases[pid].span
-                out.append((pid, i, source, near_cut[pid], span, slot, *needs[pid]))
+                # a near set holding the next token is met in any window of a pair hit
+                sets = tuple(s for s in near_cut[pid] if span < 1 or after not in s)
+                out.append((pid, i, source, sets, span, slot, *needs(pid, hit)))
             self._entry_rules.append(frozenset(e[1] for e in entry))
             return len(self._entry_rules) - 1, tuple(out)
 
@@ -472,11 +476,15 @@ class _Matcher:
         self._word_records = {w: records(e, w) for w, e in self.by_word.items()}
         pair_records: dict[str, dict[str, tuple[int, tuple[Any, ...]]]] = {}
         for (a, b), e in self.by_pair.items():
-            pair_records.setdefault(a, {})[b] = records(e, a)
+            pair_records.setdefault(a, {})[b] = records(e, a, b)
         self._pair_records = pair_records
         # a prefix entry's tokens vary: its phrases use their whole regex
         self._prefix_records = {w: records(e, None) for w, e in self.by_prefix.items()}
         self._slot_rx: list[re.Pattern[str] | None] = [None] * len(self._slot_keys)
+        self._word_bits = word_bits
+        self._form_bits = form_bits
+        self._bit_words = frozenset(word_bits)
+        self._bit_forms = frozenset(form_bits)
         # per token seen in a text, its entries (None: none); words recur across texts
         self._token_entries: dict[str, Any] = {}
 
