@@ -27,6 +27,7 @@ __all__ = [
 
 # A word: letters or digits, with inner apostrophes ("didn't", "child's") but no outer ones.
 _TOKEN = re.compile(r"\w+(?:['’]\w+)*")
+_TOKEN_SPLIT = re.compile(r"(\w+(?:['\u2019]\w+)*)")  # _TOKEN, captured
 # End of a sentence: terminal punctuation (with closing quotes or brackets) before
 # whitespace, or a line break. Semicolons do not end a sentence but do end a clause.
 _BOUNDARY = re.compile(r"[.!?]+['\"’”)\]]*(?=\s)|[.!?]+['\"’”)\]]*\Z|\n")
@@ -143,15 +144,16 @@ def segment(text: str) -> Segmented:
     if len(low) != len(text):  # a few characters change length when lower-cased
         low = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
     low = low.replace("’", "'")
-    toks = _TOKEN.findall(low)
-    # offsets without a Python loop: the text alternates gap, token, gap, token, ...
-    gaps = _TOKEN.split(low)
-    lengths = [0] * (2 * len(toks))
-    lengths[0::2] = map(len, gaps[:-1])
-    lengths[1::2] = map(len, toks)
-    bounds = list(itertools.accumulate(lengths))
+    # one pass, offsets without a Python loop: the split alternates gap, token, gap, ...
+    parts = _TOKEN_SPLIT.split(low)
+    bounds = list(itertools.accumulate(map(len, parts)))
     seg = Segmented(
-        text, tuple(starts), tuple(ends), tuple(bounds[0::2]), tuple(bounds[1::2]), tuple(toks)
+        text,
+        tuple(starts),
+        tuple(ends),
+        tuple(bounds[0:-1:2]),
+        tuple(bounds[1::2]),
+        tuple(parts[1::2]),
     )
     _last_segmented[0] = seg
     return seg
