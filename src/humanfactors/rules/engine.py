@@ -736,7 +736,8 @@ def _judge(rule: Rule, phrase: str, seg: Segmented, start: int, end: int) -> Rul
     """Apply context, negation, hedging and the accept hook to one raw match."""
     text = seg.text
     s_idx = seg.sentence_of(start)
-    s_start, s_end = seg.sentence_span(s_idx)
+    s_start = seg.sentence_starts[s_idx]
+    s_end = seg.sentence_ends[s_idx]
     if end > s_end:  # a phrase may not run across a sentence boundary
         return None
     # Context is read within the sentence, but never further than _CONTEXT characters
@@ -751,12 +752,17 @@ def _judge(rule: Rule, phrase: str, seg: Segmented, start: int, end: int) -> Rul
     unl = ctx["unless"]
     if unl is not None and unl.search(text, c_start, c_end) is not None:
         return None
-    hedged = _hedged(seg, start, s_start)
-    if rule.negatable and _negated(seg, start, end, s_start, s_end):
+    # the tokens of the sentence before the match, and of the match itself
+    i, j = seg.token_range(s_start, start)
+    clause = _clause_tokens(seg, i, j, _HEDGE_WINDOW)
+    hedged = _hedged(clause, text, start, s_end)
+    inside = seg.tokens[j : seg.token_range(start, end)[1]]
+    if rule.negatable and (
+        _negated(seg, clause[-(_NEG_WINDOW + 1) :], i, j, start, end, s_end)
+        or _inside(inside, phrase, _NEG_WORDS)
+    ):
         return None
-    if rule.negatable and _inside(seg, phrase, start, end, _NEG_WORDS):
-        return None
-    hedged = hedged or _inside(seg, phrase, start, end, _HEDGE_WORDS)
+    hedged = hedged or _inside(inside, phrase, _HEDGE_WORDS)
     confidence = rule.confidence
     if ctx["boost"] is not None and ctx["boost"].search(text, c_start, c_end) is not None:
         confidence = min(1.0, confidence + _BOOST)
@@ -771,23 +777,39 @@ def _judge(rule: Rule, phrase: str, seg: Segmented, start: int, end: int) -> Rul
     return RuleMatch(rule.id, rule.code, start, end, round(confidence, 4), hedged, phrase)
 
 
-def _clause_tokens(seg: Segmented, s_start: int, start: int, window: int) -> list[str]:
-    """Up to ``window`` lower-case tokens before ``start`` in its clause, nearest last."""
-    i, j = seg.token_range(s_start, start)
+def _clause_tokens(seg: Segmented, i: int, j: int, window: int) -> tuple[str, ...]:
+    """Up to ``window`` of the tokens ``i..j`` (those of a sentence before a match) that
+    are in the match's clause, nearest last.
+
+    The result for a smaller window is the end of this one: the clause punctuation
+    nearest the match is found first either way.
+    """
     lo = max(i, j - window)
-    toks = list(seg.tokens[lo:j])
+    toks = seg.tokens[lo:j]
     # a semicolon, colon or dash between tokens ends the clause
     text = seg.text
+    ends = seg.token_ends
+    starts = seg.token_starts
     for k in range(j - 1, lo, -1):
-        gap = text[seg.token_ends[k - 1] : seg.token_starts[k]]
-        if any(ch in gap for ch in ";:–—()"):
+        gap = text[ends[k - 1] : starts[k]]
+        if gap != " " and any(ch in gap for ch in ";:–—()"):
             return toks[k - lo :]
     return toks
 
 
-def _negated(seg: Segmented, start: int, end: int, s_start: int, s_end: int) -> bool:
+# Words that end the scope of a clause-wide negation cue.
+_CUE_BREAK: Final = re.compile(
+    r"(?<!\w)(?:but|however|although|though|yet|because|whereas|instead)(?!\w)|[;:]",
+    re.IGNORECASE,
+)
+
+
+def _negated(
+    seg: Segmented, toks: tuple[str, ...], i: int, j: int, start: int, end: int, s_end: int
+) -> bool:
+    """Whether a negation governs the match ``start..end``; ``toks``: its clause's tokens
+    before it (at most _NEG_WINDOW + 1), ``i..j``: its sentence's tokens before it."""
     text = seg.text
-    toks = _clause_tokens(seg, s_start, start, _NEG_WINDOW + 1)
     for n in range(len(toks) - 1, -1, -1):
         tok = toks[n]
         if tok in _SCOPE_BREAK or tok == "and":
@@ -800,23 +822,15 @@ def _negated(seg: Segmented, start: int, end: int, s_start: int, s_end: int) -> 
                 continue
             return True
     # clause-wide cues: "there was no evidence that ... X"
-    i, j = seg.token_range(s_start, start)
     lo = max(i, j - 25)
     window_start = seg.token_starts[lo] if lo < j else start
     before = text[window_start:start]
     cue = None
     for found in _NEG_CLAUSE.finditer(before):
         cue = found  # the last clause-wide cue before the match
-    if cue is not None:
-        between = before[cue.end() :]
-        if not re.search(
-            r"(?<!\w)(?:but|however|although|though|yet|because|whereas|instead)(?!\w)|[;:]",
-            between,
-            re.IGNORECASE,
-        ):
-            return True
-    after = text[end : min(s_end, end + 80)]
-    return bool(_NEG_AFTER.match(after))
+    if cue is not None and not _CUE_BREAK.search(before, cue.end()):
+        return True
+    return _NEG_AFTER.match(text[end : min(s_end, end + 80)]) is not None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -827,33 +841,34 @@ def _vocabulary(phrase: str) -> frozenset[str]:
     )
 
 
-def _inside(seg: Segmented, phrase: str, start: int, end: int, words: frozenset[str]) -> bool:
-    """True when a word of ``words`` lies inside the match but is not the phrase's own.
+def _inside(toks: tuple[str, ...], phrase: str, words: frozenset[str]) -> bool:
+    """True when a word of ``words`` is among ``toks`` (a match's tokens) but is not one
+    of the phrase's own.
 
     "The team did not cut corners" matches ``(the team) ~3 (cut corners)`` with "did not"
     in the gap: a negation or hedge in a gap applies to what follows it.
     """
-    i, j = seg.token_range(start, end)
-    toks = seg.tokens[i:j]
-    negation = words is _NEG_WORDS
-    hits = [t for t in toks if t in words or (negation and t.endswith("n't"))]
+    if words is _NEG_WORDS:
+        hits = [t for t in toks if t in words or t.endswith("n't")]
+    elif words.isdisjoint(toks):
+        return False
+    else:
+        hits = [t for t in toks if t in words]
     if not hits:
         return False
     vocab = _vocabulary(phrase)
     return any(t not in vocab for t in hits)
 
 
-def _hedged(seg: Segmented, start: int, s_start: int) -> bool:
-    toks = _clause_tokens(seg, s_start, start, _HEDGE_WINDOW)
-    for tok in reversed(toks):
+def _hedged(clause: tuple[str, ...], text: str, start: int, s_end: int) -> bool:
+    """Whether a hedge word governs a match at ``start`` (``clause``: its clause's tokens
+    before it, at most _HEDGE_WINDOW), or its sentence (ending at ``s_end``) is a question."""
+    for tok in reversed(clause):
         if tok in _SCOPE_BREAK and tok not in ("if", "whether"):
             break
         if tok in _HEDGE_WORDS:
             return True
     # a question is not an assertion
-    s_idx = seg.sentence_of(start)
-    _, s_end = seg.sentence_span(s_idx)
-    text = seg.text
     k = s_end - 1
     while k > start and text[k].isspace() and s_end - k < 64:
         k -= 1
