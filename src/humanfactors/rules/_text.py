@@ -228,6 +228,9 @@ class Phrase:
     # Per later mandatory item, the tokens one of which must start within ``span``
     # tokens after the phrase's start.
     near: tuple[frozenset[str], ...] = ()
+    # Per set of ``near``, the most tokens that can start in a match before its item:
+    # the item starts within that many tokens after the phrase's first.
+    near_reach: tuple[int, ...] = ()
     # Per alternative of the first item, in order: its first word and its regex body.
     alternatives: tuple[tuple[str, str], ...] = ()
 
@@ -347,6 +350,7 @@ def compile_phrase(source: str) -> Phrase:
     info: list[tuple[bool, tuple[str, ...] | None]] = []  # items after the first
     span = 0  # most tokens a match can start (see Phrase.span)
     near: list[frozenset[str]] = []
+    reach: list[int] = []
     for n, item in enumerate(items):
         group, group_opt, raw = item.group(1), item.group(2), item.group(3)
         if (raw is not None and "(" in raw) or (raw is not None and ")" in raw):
@@ -372,6 +376,7 @@ def compile_phrase(source: str) -> Phrase:
             alts = [_alt_words(a, source) for a in group.split("|")]
         for alt in alts:
             _alt_words(" ".join(alt), source)
+        before = span  # most tokens that can start in the match before this item
         span += max(sum(_token_starts(w) for w in alt) for alt in alts)
         if optional and n == 0:
             raise ValueError(f"the first word cannot be optional: {source!r}")
@@ -381,6 +386,7 @@ def compile_phrase(source: str) -> Phrase:
             need = None if optional else _item_need(alts)
             if need is not None:
                 near.append(need)
+                reach.append(before)
         if n == 0:
             first_alts = alts
             parts.append(body)
@@ -435,6 +441,7 @@ def compile_phrase(source: str) -> Phrase:
         span,
         _first_needs(first_alts),
         tuple(near),
+        tuple(reach),
         tuple((alt[0], _SEP.join(_word_regex(w) for w in alt)) for alt in first_alts),
     )
 

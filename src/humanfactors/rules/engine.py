@@ -409,15 +409,21 @@ class _Matcher:
         self.first = tuple(_split_needs(ph.first_needs) for ph in self.phrases)
         # The same index as records for the matching loop: one integer id per entry (the
         # per-text cache of an entry's viable phrases is keyed by it) and, per phrase,
-        # (phrase id, rule index, source, required, near, span, regex slot). The near
-        # sets hold each word up to its apostrophe, so that one window of such tokens
-        # serves (a weaker test than the exact one, never a stricter one). A slot names
-        # the phrase's regex cut to the alternatives that can start at the entry's word
-        # (see Phrase.pattern_at), compiled the first time a plain text needs it.
+        # (phrase id, rule index, source, near, regex slot, word-test bits in any text,
+        # in a plain text, whether _first_ok must also pass). Near is (set, reach) per
+        # later item: one of the set's words must start within ``reach`` tokens after the
+        # phrase's first (Phrase.near_reach). The sets hold each word up to its
+        # apostrophe, so that one window of such tokens serves (a weaker test than the
+        # exact one, never a stricter one). A slot names the phrase's regex cut to the
+        # alternatives that can start at the entry's word (see Phrase.pattern_at),
+        # compiled the first time a plain text needs it.
         slots: dict[tuple[str | None, int], int] = {}
         self._slot_keys: list[tuple[str | None, int]] = []
         near_cut = tuple(
-            tuple(frozenset(w.split("'", 1)[0] for w in req) for req in ph.near)
+            tuple(
+                (frozenset(w.split("'", 1)[0] for w in req), reach)
+                for req, reach in zip(ph.near, ph.near_reach, strict=True)
+            )
             for ph in self.phrases
         )
 
@@ -465,10 +471,11 @@ class _Matcher:
                 if slot is None:
                     slot = slots[(token, pid)] = len(self._slot_keys)
                     self._slot_keys.append((token, pid))
-                span = self.phrases[pid].span
-                # a near set holding the next token is met in any window of a pair hit
-                sets = tuple(s for s in near_cut[pid] if span < 1 or after not in s)
-                out.append((pid, i, source, sets, span, slot, *needs(pid, hit)))
+                # a near set holding the next token is met in its window at a pair hit
+                sets = tuple(
+                    (s, reach) for s, reach in near_cut[pid] if reach < 1 or after not in s
+                )
+                out.append((pid, i, source, sets, slot, *needs(pid, hit)))
             self._entry_rules.append(frozenset(e[1] for e in entry))
             return len(self._entry_rules) - 1, tuple(out)
 
@@ -534,13 +541,13 @@ class _Matcher:
         if allowed is not None and self._entry_rules[entry[0]].isdisjoint(allowed):
             return ()
         if forms is None:
-            items = [rec for rec in entry[1] if not rec[6] & absent]
+            items = [rec for rec in entry[1] if not rec[5] & absent]
         else:
             items = []
             for rec in entry[1]:
-                if rec[7] & absent:
+                if rec[6] & absent:
                     continue
-                if rec[8]:
+                if rec[7]:
                     ok = first_ok.get(rec[0])
                     if ok is None:
                         ok = first_ok[rec[0]] = self._first_ok(rec[0], forms)
@@ -642,12 +649,11 @@ class _Matcher:
                 continue
             start = starts[k]
             for items in found:
-                for pid, i, source, sets, span, slot, _, _, _ in items:
+                for pid, i, source, sets, slot, _, _, _ in items:
                     if near and sets:
-                        window = cut[k + 1 : k + span + 1]
                         far = False
-                        for req in sets:
-                            if req.isdisjoint(window):
+                        for req, reach in sets:
+                            if req.isdisjoint(cut[k + 1 : k + reach + 1]):
                                 far = True
                                 break
                         if far:
