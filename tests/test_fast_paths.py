@@ -132,3 +132,46 @@ def test_cut_phrase_regex_finds_what_the_whole_regex_finds(taxonomy):
                     whole = phrase.regex.match(text, start)
                     part = re.compile(cut, re.IGNORECASE).match(text, start)
                     assert (whole and whole.span()) == (part and part.span()), (text, tok)
+
+
+_RAW = [
+    r"(?<!\w)(?:caseloads?|holding)[ ](?:of[ ])?(?:2\d|3\d)(?!\w)",
+    r"(?<!\w)(?:i|we|she)[ ]had[ ](?:a[ ]caseload[ ]of[ ])?\d+",
+    r"(?<!\w)(?:average[ ])?caseloads?[ ](?:is|was)",
+    r"(?<!\w)forgot|(?<!\w)missed",  # a top-level alternation
+    r"(?<!\w)no|ward",
+    r"(?<!\w)[a-f]\w+[^a-z ]",
+    r"(?<!\w)(?:[0-_]\w)",  # a range that holds upper-case letters: finditer
+    r"(?<!\w)Caseload",  # upper case: finditer
+    r"(?<!\w)(?=\w)(?:ſ|s)taff",  # a non-ASCII letter: finditer
+    r"(?<!\w)(?i:was)\s(\w)\1",  # a flag change and a back-reference: finditer
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["caseload", "Caseloads", "CASELOADS", "of", "32", "I", "we", "had", "a", "was", "is",
+             "average", "forgot", "Forgot", "missed", "noward", "no", "ward", "staff", "ſtaff",
+             "face;", "dead!", "A1", "_x", "’", "'", "xforgot", "wasll", "was ll"]
+        ),
+        max_size=40,
+    ),
+    st.sampled_from([" ", "  ", "-", "\n"]),
+)
+def test_raw_regexes_find_what_finditer_finds(words, sep):
+    from humanfactors.rules import Rule
+    from humanfactors.rules._text import segment
+
+    rules = RuleSet([Rule(f"raw.{n}", "ERR.LAPSE", regex=[rx]) for n, rx in enumerate(_RAW)])
+    matcher = rules._get_matcher()
+    text = sep.join(words)
+    expected = [
+        (i, rx.pattern, m.start(), m.end())
+        for i, rule in enumerate(matcher.rules)
+        for rx in rule._regexes
+        for m in rx.finditer(text)
+        if m.end() > m.start()
+    ]
+    assert list(matcher.candidates(segment(text))) == expected

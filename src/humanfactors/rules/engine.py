@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import math
 import re
@@ -404,6 +405,12 @@ class _Matcher:
             frozenset(p for p in self.by_prefix if len(p) == n) for n in self.prefix_lengths
         )
         self.regex_rules = tuple(i for i, r in enumerate(self.rules) if r._regexes)
+        # per rule, its raw regexes with a quicker scan for where they can match
+        self._raw = {
+            i: tuple((rx, _lowered_scan(rx)) for rx in r._regexes)
+            for i, r in enumerate(self.rules)
+            if r._regexes
+        }
         self.near = tuple((ph.near, ph.span) for ph in self.phrases)
         # per phrase, its first item's needs, split for speed (see _split_needs)
         self.first = tuple(_split_needs(ph.first_needs) for ph in self.phrases)
@@ -665,13 +672,26 @@ class _Matcher:
                     m = rx.match(text, start)
                     if m and m.end() > start:
                         yield i, source, start, m.end()
+        low = None
         for i in self.regex_rules:
             if allowed is not None and i not in allowed:
                 continue
-            for rx in self.rules[i]._regexes:
-                for m in rx.finditer(text):
-                    if m.end() > m.start():
-                        yield i, rx.pattern, m.start(), m.end()
+            for rx, scan in self._raw[i]:
+                if scan is None or not plain:
+                    for m in rx.finditer(text):
+                        if m.end() > m.start():
+                            yield i, rx.pattern, m.start(), m.end()
+                    continue
+                # finditer's matches, from the places where the scan can see one
+                low = text.lower() if low is None else low
+                pos = 0
+                while (hit := scan.search(low, pos)) is not None:
+                    m = rx.match(text, hit.start())
+                    if m is None:
+                        pos = hit.start() + 1
+                        continue
+                    yield i, rx.pattern, m.start(), m.end()
+                    pos = m.end()
 
     def allowed(self, codes: Collection[str] | None) -> frozenset[int] | None:
         """The indices of the rules voting for one of ``codes`` (None: every rule)."""
@@ -710,6 +730,72 @@ class _Matcher:
                 out.append(m)
         out.sort(key=lambda m: (m.start, m.end, m.rule_id))
         return out
+
+
+_sre_parser: Any = None
+
+
+def _lowered_scan(rx: re.Pattern[str]) -> re.Pattern[str] | None:
+    """A quicker regex that finds, in a plain text lower-cased, at least every place where
+    ``rx`` can start a match; or None.
+
+    For a case-insensitive ``rx`` that starts with ``(?<!\\w)``, cannot match the empty
+    string and has no upper-case letter, non-ASCII character, back-reference or flag
+    change anywhere (the parse tree is checked): there, matching the plain text ignoring
+    case is matching its lower-cased form with case, and ``rx`` without its leading
+    look-behind matches wherever ``rx`` does. Python's regex engine skips ahead to a
+    possible first character only when the pattern starts with literals and matches
+    with case, so this scan is several times faster than ``rx.finditer``; each place it
+    finds is then tried with ``rx`` itself.
+    """
+    global _sre_parser
+    head = r"(?<!\w)"
+    flags = rx.flags & ~re.UNICODE
+    if flags != re.IGNORECASE or not rx.pattern.startswith(head):
+        return None
+    try:
+        if _sre_parser is None:
+            _sre_parser = importlib.import_module("re._parser")
+        tree = _sre_parser.parse(rx.pattern, rx.flags)
+        if tree.getwidth()[0] == 0 or not _case_free(tree.data):
+            return None
+        return re.compile(rx.pattern[len(head) :])
+    except Exception:  # an unusual pattern keeps finditer
+        return None
+
+
+def _case_free(items: Any) -> bool:
+    """Whether a parsed regex has no upper-case or non-ASCII character (literal or in a
+    range), no back-reference and no flag change."""
+    for op, av in items:
+        name = str(op)
+        if name in ("LITERAL", "NOT_LITERAL"):
+            if av >= 128 or 65 <= av <= 90:
+                return False
+        elif name == "RANGE":
+            if av[1] >= 128 or (av[0] <= 90 and av[1] >= 65):
+                return False
+        elif name == "IN":
+            if not _case_free(av):
+                return False
+        elif name == "SUBPATTERN":
+            if av[1] or av[2] or not _case_free(av[3].data):
+                return False
+        elif name == "BRANCH":
+            if not all(_case_free(alt.data) for alt in av[1]):
+                return False
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            if not _case_free(av[2].data):
+                return False
+        elif name in ("ASSERT", "ASSERT_NOT"):
+            if not _case_free(av[1].data):
+                return False
+        elif name == "ATOMIC_GROUP":
+            if not _case_free(av.data):
+                return False
+        elif name not in ("AT", "ANY", "CATEGORY", "NEGATE"):
+            return False
+    return True
 
 
 def _split_needs(
