@@ -175,3 +175,20 @@ def test_raw_regexes_find_what_finditer_finds(words, sep):
         if m.end() > m.start()
     ]
     assert list(matcher.candidates(segment(text))) == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(list(".!?'\"’”)] \n\tabcDrJ_1²ſİ") + ["Dr", "e.g", ". ", "x" * 14]),
+                max_size=30).map("".join))
+def test_sentence_boundary_scan_equals_the_plain_pattern(text):
+    from humanfactors.rules import _text
+
+    def spans(rx):
+        return [(m.start(), m.end()) for m in rx.finditer(text)]
+
+    assert spans(_text._BOUNDARY_SCAN) == spans(_text._BOUNDARY)
+    for k in range(len(text) + 1):  # the word before a stop, as a character loop finds it
+        j = k
+        while j > 0 and (text[j - 1].isalnum() or text[j - 1] == ".") and k - j < 12:
+            j -= 1
+        assert _text._WORD_BEFORE.search(text, max(0, k - 12), k).start() == j

@@ -31,6 +31,14 @@ _TOKEN_SPLIT = re.compile(r"(\w+(?:['\u2019]\w+)*)")  # _TOKEN, captured
 # End of a sentence: terminal punctuation (with closing quotes or brackets) before
 # whitespace, or a line break. Semicolons do not end a sentence but do end a clause.
 _BOUNDARY = re.compile(r"[.!?]+['\"’”)\]]*(?=\s)|[.!?]+['\"’”)\]]*\Z|\n")
+# The same matches: each branch starting with one literal lets the regex engine skip to
+# the next ".", "!", "?" or line break instead of trying the pattern at every character.
+# (A run of stops and closers followed by a space cannot also reach the end of the text,
+# so trying the space then the end at each length finds what _BOUNDARY finds.)
+_STOPS = r"[.!?]*['\"\u2019\u201d)\]]*(?:(?=\s)|\Z)"
+_BOUNDARY_SCAN = re.compile(rf"\.{_STOPS}|!{_STOPS}|\?{_STOPS}|\n")
+# The word before a stop: letters, digits and dots, at most 12 characters.
+_WORD_BEFORE = re.compile(r"(?:[^\W_]|\.)*\Z")
 # Words after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset(
     [
@@ -100,14 +108,12 @@ def sentence_spans(text: str) -> tuple[list[int], list[int]]:
     """
     starts: list[int] = [0]
     ends: list[int] = []
-    for m in _BOUNDARY.finditer(text):
+    for m in _BOUNDARY_SCAN.finditer(text):
         if m.group() != "\n":
             # "Dr." or an initial such as "J." does not end a sentence.
             k = m.start()
-            j = k
-            while j > 0 and (text[j - 1].isalnum() or text[j - 1] == ".") and k - j < 12:
-                j -= 1
-            word = text[j:k]
+            before = _WORD_BEFORE.search(text, max(0, k - 12), k)
+            word = text[before.start() if before is not None else k : k]
             if word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper()):
                 continue
         ends.append(m.end())
