@@ -1227,7 +1227,7 @@ class RuleSet:
         by_code: dict[str, list[RuleMatch]] = {}
         for m in matches:
             by_code.setdefault(m.code, []).append(m)
-        order = {c: i for i, c in enumerate(self.taxonomy.codes)}
+        order = _code_order(self.taxonomy)
         findings = []
         for code in sorted(by_code, key=lambda c: order.get(c, len(order))):
             findings.append(_finding(code, by_code[code], text))
@@ -1353,6 +1353,20 @@ class RuleSet:
     def to_dicts(self) -> list[dict[str, Any]]:
         """Every rule as a dict, in order."""
         return [r.to_dict() for r in self._rules.values()]
+
+
+def _code_order(taxonomy: Taxonomy) -> dict[str, int]:
+    """Each code's index in ``taxonomy.codes`` (kept for the last taxonomy asked about:
+    a taxonomy is immutable)."""
+    last = _last_order[0]
+    if last is not None and last[0] is taxonomy:
+        return last[1]
+    order = {c: i for i, c in enumerate(taxonomy.codes)}
+    _last_order[0] = (taxonomy, order)
+    return order
+
+
+_last_order: list[tuple[Taxonomy, dict[str, int]] | None] = [None]
 
 
 def _finding(code: str, matches: list[RuleMatch], text: str) -> Finding:
