@@ -192,3 +192,28 @@ def test_sentence_boundary_scan_equals_the_plain_pattern(text):
         while j > 0 and (text[j - 1].isalnum() or text[j - 1] == ".") and k - j < 12:
             j -= 1
         assert _text._WORD_BEFORE.search(text, max(0, k - 12), k).start() == j
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["I", "was", "not", "very", "busy", "Busy", "BUSY", "didn't", "didn’t", "sorry", "-",
+             "agency", "follow-up", "follow", "up", "perhaps", "Perhaps", ",", ".", "x"]
+        ),
+        max_size=30,
+    ).map(" ".join),
+    st.integers(0, 40),
+    st.integers(0, 200),
+)
+def test_context_scans_find_what_search_finds(text, pos, endpos):
+    # the built-in rules' context regexes, scanned on the lower-cased plain text
+    from humanfactors.rules.engine import _found
+
+    low = text.lower()
+    for rule in RuleSet.default():
+        for rx in rule._context.values():
+            if rx is not None:
+                assert _found(rx, text, low, pos, endpos) == (
+                    rx.search(text, pos, endpos) is not None
+                )

@@ -407,7 +407,7 @@ class _Matcher:
         self.regex_rules = tuple(i for i, r in enumerate(self.rules) if r._regexes)
         # per rule, its raw regexes with a quicker scan for where they can match
         self._raw = {
-            i: tuple((rx, _lowered_scan(rx)) for rx in r._regexes)
+            i: tuple((rx, _lowered_scan(rx.pattern, rx.flags)) for rx in r._regexes)
             for i, r in enumerate(self.rules)
             if r._regexes
         }
@@ -713,6 +713,7 @@ class _Matcher:
         out: list[RuleMatch] = []
         seen: set[tuple[int, int, int]] = set()
         accepted: Counter[int] = Counter()
+        low = seg.text.lower() if _plain_text(seg.text) else None
         for i, phrase, start, end in self.candidates(seg, allowed):
             rule = self.rules[i]
             key = (i, start, end)
@@ -720,7 +721,7 @@ class _Matcher:
                 continue
             seen.add(key)
             try:
-                m = _judge(rule, phrase, seg, start, end)
+                m = _judge(rule, phrase, seg, start, end, low)
             except Exception as exc:  # a fault in one rule must not stop the others
                 faults[rule.id] += 1
                 logger.warning("rule %r raised %s; match skipped", rule.id, type(exc).__name__)
@@ -735,42 +736,62 @@ class _Matcher:
 _sre_parser: Any = None
 
 
-def _lowered_scan(rx: re.Pattern[str]) -> re.Pattern[str] | None:
+@functools.lru_cache(maxsize=4096)
+def _lowered_scan(pattern: str, flags: int) -> re.Pattern[str] | None:
     """A quicker regex that finds, in a plain text lower-cased, at least every place where
     ``rx`` can start a match; or None.
 
-    For a case-insensitive ``rx`` that starts with ``(?<!\\w)``, cannot match the empty
-    string and has no upper-case letter, non-ASCII character, back-reference or flag
-    change anywhere (the parse tree is checked): there, matching the plain text ignoring
-    case is matching its lower-cased form with case, and ``rx`` without its leading
-    look-behind matches wherever ``rx`` does. Python's regex engine skips ahead to a
-    possible first character only when the pattern starts with literals and matches
-    with case, so this scan is several times faster than ``rx.finditer``; each place it
-    finds is then tried with ``rx`` itself.
+    For a case-insensitive ``rx`` (``pattern`` and ``flags``) that starts with
+    ``(?<!\\w)``, cannot match the empty string and has no upper-case letter, non-ASCII
+    letter, back-reference or flag change anywhere (the parse tree is checked): there,
+    matching the plain text ignoring case is matching its lower-cased form with case, and
+    ``rx`` without its leading look-behind matches wherever ``rx`` does. Python's regex
+    engine skips ahead to a possible first character only when the pattern starts with
+    literals and matches with case, so this scan is several times faster than ``rx``
+    itself; each place it finds is then tried with ``rx``.
     """
     global _sre_parser
     head = r"(?<!\w)"
-    flags = rx.flags & ~re.UNICODE
-    if flags != re.IGNORECASE or not rx.pattern.startswith(head):
+    if flags & ~re.UNICODE != re.IGNORECASE or not pattern.startswith(head):
         return None
     try:
         if _sre_parser is None:
             _sre_parser = importlib.import_module("re._parser")
-        tree = _sre_parser.parse(rx.pattern, rx.flags)
+        tree = _sre_parser.parse(pattern, flags)
         if tree.getwidth()[0] == 0 or not _case_free(tree.data):
             return None
-        return re.compile(rx.pattern[len(head) :])
+        return re.compile(pattern[len(head) :])
     except Exception:  # an unusual pattern keeps finditer
         return None
 
 
+def _caseless(ch: str) -> bool:
+    """Whether ``ch`` has no other case (a curly apostrophe, not a long s)."""
+    return ch.lower() == ch == ch.upper() and ch.casefold() == ch
+
+
+def _found(rx: LazyRegex, text: str, low: str | None, pos: int, endpos: int) -> bool:
+    """``rx.search(text, pos, endpos) is not None``, scanning ``low`` (``text``
+    lower-cased when it is plain, else None) where :func:`_lowered_scan` allows."""
+    if low is not None:
+        scan = _lowered_scan(rx.pattern, rx.flags)
+        if scan is not None:
+            compiled = rx.compiled
+            while (hit := scan.search(low, pos, endpos)) is not None:
+                if compiled.match(text, hit.start(), endpos) is not None:
+                    return True
+                pos = hit.start() + 1
+            return False
+    return rx.search(text, pos, endpos) is not None
+
+
 def _case_free(items: Any) -> bool:
-    """Whether a parsed regex has no upper-case or non-ASCII character (literal or in a
-    range), no back-reference and no flag change."""
+    """Whether a parsed regex has no upper-case letter and no non-ASCII character with a
+    case (literal or in a range), no back-reference and no flag change."""
     for op, av in items:
         name = str(op)
         if name in ("LITERAL", "NOT_LITERAL"):
-            if av >= 128 or 65 <= av <= 90:
+            if 65 <= av <= 90 or (av >= 128 and not _caseless(chr(av))):
                 return False
         elif name == "RANGE":
             if av[1] >= 128 or (av[0] <= 90 and av[1] >= 65):
@@ -824,8 +845,11 @@ def _plain_text(text: str) -> bool:
     return text.isascii() or text.replace("’", "'").isascii()
 
 
-def _judge(rule: Rule, phrase: str, seg: Segmented, start: int, end: int) -> RuleMatch | None:
-    """Apply context, negation, hedging and the accept hook to one raw match."""
+def _judge(
+    rule: Rule, phrase: str, seg: Segmented, start: int, end: int, low: str | None = None
+) -> RuleMatch | None:
+    """Apply context, negation, hedging and the accept hook to one raw match (``low``:
+    the text lower-cased when it is plain, for quicker context scans)."""
     text = seg.text
     s_idx = seg.sentence_of(start)
     s_start = seg.sentence_starts[s_idx]
@@ -839,10 +863,10 @@ def _judge(rule: Rule, phrase: str, seg: Segmented, start: int, end: int) -> Rul
     c_end = min(s_end, end + _CONTEXT)
     ctx = rule._context
     req = ctx["requires"]
-    if req is not None and req.search(text, c_start, c_end) is None:
+    if req is not None and not _found(req, text, low, c_start, c_end):
         return None
     unl = ctx["unless"]
-    if unl is not None and unl.search(text, c_start, c_end) is not None:
+    if unl is not None and _found(unl, text, low, c_start, c_end):
         return None
     # the tokens of the sentence before the match, and of the match itself
     i, j = seg.token_range(s_start, start)
@@ -856,9 +880,11 @@ def _judge(rule: Rule, phrase: str, seg: Segmented, start: int, end: int) -> Rul
         return None
     hedged = hedged or _inside(inside, phrase, _HEDGE_WORDS)
     confidence = rule.confidence
-    if ctx["boost"] is not None and ctx["boost"].search(text, c_start, c_end) is not None:
+    boost = ctx["boost"]
+    if boost is not None and _found(boost, text, low, c_start, c_end):
         confidence = min(1.0, confidence + _BOOST)
-    if ctx["dampen"] is not None and ctx["dampen"].search(text, c_start, c_end) is not None:
+    dampen = ctx["dampen"]
+    if dampen is not None and _found(dampen, text, low, c_start, c_end):
         confidence = max(0.05, confidence - _DAMPEN)
     if hedged:
         confidence *= _HEDGE_FACTOR
