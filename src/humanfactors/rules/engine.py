@@ -468,7 +468,7 @@ class _Matcher:
 
         def records(
             entry: Any, token: str | None, second: str | None = None
-        ) -> tuple[int, tuple[Any, ...]]:
+        ) -> tuple[int, tuple[Any, ...], bool]:
             # the words a hit of this entry is known to have: its token (and the next)
             hit = frozenset(w for w in (token, second) if w is not None)
             after = None if second is None else second.split("'", 1)[0]
@@ -484,11 +484,11 @@ class _Matcher:
                 )
                 out.append((pid, i, source, sets, slot, *needs(pid, hit)))
             self._entry_rules.append(frozenset(e[1] for e in entry))
-            return len(self._entry_rules) - 1, tuple(out)
+            return len(self._entry_rules) - 1, tuple(out), any(rec[7] for rec in out)
 
         self._entry_rules: list[frozenset[int]] = []
         self._word_records = {w: records(e, w) for w, e in self.by_word.items()}
-        pair_records: dict[str, dict[str, tuple[int, tuple[Any, ...]]]] = {}
+        pair_records: dict[str, dict[str, tuple[int, tuple[Any, ...], bool]]] = {}
         for (a, b), e in self.by_pair.items():
             pair_records.setdefault(a, {})[b] = records(e, a, b)
         self._pair_records = pair_records
@@ -537,18 +537,20 @@ class _Matcher:
 
     def _keep(
         self,
-        entry: tuple[int, tuple[Any, ...]],
+        entry: tuple[int, tuple[Any, ...], bool],
         absent: int,
         forms: frozenset[str] | None,
         first_ok: dict[int, bool],
         allowed: frozenset[int] | None,
-    ) -> tuple[Any, ...]:
+    ) -> list[Any]:
         """The records of an index entry whose phrases can match somewhere in this text
         (``absent``: the complement of the word-test bits the text meets)."""
         if allowed is not None and self._entry_rules[entry[0]].isdisjoint(allowed):
-            return ()
+            return []
         if forms is None:
             items = [rec for rec in entry[1] if not rec[5] & absent]
+        elif not entry[2]:  # no record needs _first_ok
+            items = [rec for rec in entry[1] if not rec[6] & absent]
         else:
             items = []
             for rec in entry[1]:
@@ -563,7 +565,7 @@ class _Matcher:
                 items.append(rec)
         if allowed is not None:
             items = [rec for rec in items if rec[1] in allowed]
-        return tuple(items)
+        return items
 
     def _first_ok(self, pid: int, forms: frozenset[str]) -> bool:
         """Whether some first-item alternative of a phrase has all its words in a plain
@@ -617,7 +619,7 @@ class _Matcher:
                 met |= form_bits[w]
         absent = ~met
         viable: dict[int, bool] = {}
-        kept: dict[int, tuple[Any, ...]] = {}
+        kept: dict[int, list[Any]] = {}
         table = self._token_entries
         starts = seg.token_starts
         compiled = self.compiled
