@@ -111,6 +111,7 @@ def test_cut_phrase_regex_finds_what_the_whole_regex_finds(taxonomy):
     import re
 
     from humanfactors.rules._text import segment
+    from humanfactors.rules.engine import _compile_low, _lower_case_safe
 
     matcher = RuleSet.default(taxonomy)._get_matcher()
     phrases = [p for p in matcher.phrases if len(p.alternatives) >= 2]
@@ -132,6 +133,9 @@ def test_cut_phrase_regex_finds_what_the_whole_regex_finds(taxonomy):
                     whole = phrase.regex.match(text, start)
                     part = re.compile(cut, re.IGNORECASE).match(text, start)
                     assert (whole and whole.span()) == (part and part.span()), (text, tok)
+                    if _lower_case_safe(phrase.source):  # matched with case, lower-cased
+                        low = _compile_low(cut).match(text.lower(), start)
+                        assert (whole and whole.span()) == (low and low.span()), (text, tok)
 
 
 _RAW = [

@@ -338,6 +338,22 @@ def _compile_cut(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _compile_low(pattern: str) -> re.Pattern[str]:
+    """A phrase regex to match with case against a plain text lower-cased (see
+    :func:`_lower_case_safe`)."""
+    return re.compile(pattern)
+
+
+def _lower_case_safe(source: str) -> bool:
+    """Whether a phrase's regex matches a plain text ignoring case exactly where it
+    matches the text lower-cased with case: its words have no upper-case letter and no
+    non-ASCII letter (the regex adds only character classes and caseless characters)."""
+    return not any("A" <= c <= "Z" for c in source) and all(
+        c.isascii() or _caseless(c) for c in source
+    )
+
+
 class _Matcher:
     """All phrases of a tuple of rules, indexed by their first word for one linear pass.
 
@@ -495,6 +511,7 @@ class _Matcher:
         # a prefix entry's tokens vary: its phrases use their whole regex
         self._prefix_records = {w: records(e, None) for w, e in self.by_prefix.items()}
         self._slot_rx: list[re.Pattern[str] | None] = [None] * len(self._slot_keys)
+        self._slot_low = [False] * len(self._slot_keys)  # slot regexes for the lower-cased text
         self._word_bits = word_bits
         self._form_bits = form_bits
         self._bit_words = frozenset(word_bits)
@@ -512,10 +529,17 @@ class _Matcher:
         token, pid = self._slot_keys[slot]
         phrase = self.phrases[pid]
         # a few alternatives cost little to try: those phrases keep their own regex
-        pattern = None
-        if token is not None and len(phrase.alternatives) >= _CUT_FROM:
+        if token is None or len(phrase.alternatives) < _CUT_FROM:
+            rx = self._regex(pid)
+        else:
             pattern = phrase.pattern_at(token)
-        rx = self._regex(pid) if pattern is None else _compile_cut(pattern)
+            if _lower_case_safe(phrase.source):
+                # matched with case against the lower-cased text: the regex engine
+                # then skips the alternatives whose first letter differs at once
+                rx = _compile_low(pattern or phrase.lazy.pattern)
+                self._slot_low[slot] = True
+            else:
+                rx = self._regex(pid) if pattern is None else _compile_cut(pattern)
         self._slot_rx[slot] = rx
         return rx
 
@@ -624,6 +648,8 @@ class _Matcher:
         starts = seg.token_starts
         compiled = self.compiled
         slot_rx = self._slot_rx
+        slot_low = self._slot_low
+        low = text.lower() if plain else ""
         keep = self._keep
         # Candidates in text order, then word, word pair and prefixes (shortest first).
         for k, tok in enumerate(toks):
@@ -669,12 +695,12 @@ class _Matcher:
                             continue
                     if plain:
                         rx = slot_rx[slot] or self._slot_regex(slot)
+                        m = rx.match(low if slot_low[slot] else text, start)
                     else:
                         rx = compiled[pid] or self._regex(pid)
-                    m = rx.match(text, start)
+                        m = rx.match(text, start)
                     if m and m.end() > start:
                         yield i, source, start, m.end()
-        low = None
         for i in self.regex_rules:
             if allowed is not None and i not in allowed:
                 continue
@@ -685,7 +711,6 @@ class _Matcher:
                             yield i, rx.pattern, m.start(), m.end()
                     continue
                 # finditer's matches, from the places where the scan can see one
-                low = text.lower() if low is None else low
                 pos = 0
                 while (hit := scan.search(low, pos)) is not None:
                     m = rx.match(text, hit.start())
