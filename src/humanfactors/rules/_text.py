@@ -353,6 +353,7 @@ def compile_phrase(source: str) -> Phrase:
     first_prefixes: list[str] = []
     keyed: list[tuple[str, bool, str, tuple[str, ...] | None]] = []
     first_alts: list[list[str]] = []
+    alternatives: list[tuple[str, str]] = []
     info: list[tuple[bool, tuple[str, ...] | None]] = []  # items after the first
     span = 0  # most tokens a match can start (see Phrase.span)
     near: list[frozenset[str]] = []
@@ -398,6 +399,7 @@ def compile_phrase(source: str) -> Phrase:
             parts.append(body)
             for alt in alts:
                 alt_body = _SEP.join(_word_regex(w) for w in alt)
+                alternatives.append((alt[0], alt_body))
                 low = alt[0].lower().replace("’", "'").split("/")[0]
                 keys = {low.split("-")[0], low.replace("-", "")} if "-" in low else {low}
                 for key in sorted(keys):
@@ -448,7 +450,7 @@ def compile_phrase(source: str) -> Phrase:
         _first_needs(first_alts),
         tuple(near),
         tuple(reach),
-        tuple((alt[0], _SEP.join(_word_regex(w) for w in alt)) for alt in first_alts),
+        tuple(alternatives),
     )
 
 

@@ -473,8 +473,14 @@ class _Matcher:
             for req in self.phrases[pid].required:
                 need |= bit("word", req)
             free, singles, by_last = self.first[pid]
-            if free or any(
-                all(not ks.isdisjoint(hit) for ks in alt) for alt in self.phrases[pid].first_needs
+            if (
+                free
+                or not singles.isdisjoint(hit)
+                or any(
+                    all(not ks.isdisjoint(hit) for ks in rest)
+                    for w in hit
+                    for rest in by_last.get(w, ())
+                )
             ):
                 # the entry's own words make up a first alternative: met where it is hit
                 return need, need, False
@@ -531,15 +537,14 @@ class _Matcher:
         # a few alternatives cost little to try: those phrases keep their own regex
         if token is None or len(phrase.alternatives) < _CUT_FROM:
             rx = self._regex(pid)
+        elif _lower_case_safe(phrase.source):
+            # matched with case against the lower-cased text, the regex engine skips
+            # each alternative whose first letter differs at once: no need to cut
+            rx = _compile_low(phrase.lazy.pattern)
+            self._slot_low[slot] = True
         else:
             pattern = phrase.pattern_at(token)
-            if _lower_case_safe(phrase.source):
-                # matched with case against the lower-cased text: the regex engine
-                # then skips the alternatives whose first letter differs at once
-                rx = _compile_low(pattern or phrase.lazy.pattern)
-                self._slot_low[slot] = True
-            else:
-                rx = self._regex(pid) if pattern is None else _compile_cut(pattern)
+            rx = self._regex(pid) if pattern is None else _compile_cut(pattern)
         self._slot_rx[slot] = rx
         return rx
 
@@ -792,6 +797,23 @@ def _lowered_scan(pattern: str, flags: int) -> re.Pattern[str] | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _alternation_scan(pattern: str, flags: int) -> re.Pattern[str] | None:
+    """:func:`_lowered_scan` for a regex made by ``compile_alternation`` from phrases:
+    the phrases' words are checked instead of parsing the regex (it has no
+    back-reference or flag change, and each phrase needs at least one word)."""
+    head = r"(?<!\w)"
+    if flags & ~re.UNICODE != re.IGNORECASE or not pattern.startswith(head):
+        return None
+    if not _lower_case_safe(pattern) or _ESCAPES.search(pattern):
+        return None
+    return re.compile(pattern[len(head) :])
+
+
+# escapes that could stand for an upper-case letter, back-references and flag changes
+_ESCAPES: Final = re.compile(r"\\[0-9xuUN]|\(\?[aiLmsux-]")
+
+
 def _caseless(ch: str) -> bool:
     """Whether ``ch`` has no other case (a curly apostrophe, not a long s)."""
     return ch.lower() == ch == ch.upper() and ch.casefold() == ch
@@ -801,7 +823,7 @@ def _found(rx: LazyRegex, text: str, low: str | None, pos: int, endpos: int) -> 
     """``rx.search(text, pos, endpos) is not None``, scanning ``low`` (``text``
     lower-cased when it is plain, else None) where :func:`_lowered_scan` allows."""
     if low is not None:
-        scan = _lowered_scan(rx.pattern, rx.flags)
+        scan = _alternation_scan(rx.pattern, rx.flags)
         if scan is not None:
             compiled = rx.compiled
             while (hit := scan.search(low, pos, endpos)) is not None:
