@@ -358,16 +358,15 @@ class _Matcher:
     """All phrases of a tuple of rules, indexed by their first word for one linear pass.
 
     Each phrase is indexed under its first word (or the first two words, where the
-    second is known, or a prefix of the first). For a text, the index keys present in it
-    are found by set intersection with the text's words, a phrase is tried only if every
-    word it requires is in the text (checked once per text), and each surviving phrase's
-    regex is tried only where its key occurs. In a plain text (see :func:`_plain_text`)
-    two exact word tests drop more: a phrase none of whose first-item alternatives has
-    all its words in the text, and a position where a later item's first word does not
-    start a token within the phrase's reach. Candidates come out in text order, then in
-    index order (word, word pair, prefixes), as if every token had been looked up in turn,
-    so that the per-rule cap keeps the same matches. Regexes are compiled the first time
-    they are needed.
+    second is known, or a prefix of the first). One pass over a text's tokens looks each
+    up; a phrase is tried only if every word it requires is in the text (bits of one
+    integer per text, checked once per index entry and text), and its regex only where
+    its key occurs. In a plain text (see :func:`_plain_text`) two exact word tests drop
+    more: a phrase none of whose first-item alternatives has all its words in the text,
+    and a position where a later item's first word does not start a token within that
+    item's reach. Candidates come out in text order, then in index order (word, word
+    pair, prefixes), as if every token had been looked up in turn, so that the per-rule
+    cap keeps the same matches. Regexes are compiled the first time they are needed.
     """
 
     def __init__(self, rules: Sequence[Rule]) -> None:
@@ -407,15 +406,6 @@ class _Matcher:
         self.by_word = build(words)
         self.by_pair = build(pairs)
         self.by_prefix = build(prefixes)
-        # per index key, the rules of its phrases: a key none of whose rules is allowed
-        # in a call is skipped at once
-        self.word_rules = {k: frozenset(e[1] for e in v) for k, v in self.by_word.items()}
-        self.pair_rules = {k: frozenset(e[1] for e in v) for k, v in self.by_pair.items()}
-        self.prefix_rules = {k: frozenset(e[1] for e in v) for k, v in self.by_prefix.items()}
-        # per word seen in a text, the prefix groups it falls in (words recur across texts)
-        self._prefix_groups: dict[str, tuple[int, ...]] = {}
-        self.word_keys = frozenset(self.by_word)
-        self.pair_keys = frozenset(self.by_pair)
         self.prefix_lengths = tuple(sorted({len(p) for p in self.by_prefix}))
         self.prefix_keys = tuple(
             frozenset(p for p in self.by_prefix if len(p) == n) for n in self.prefix_lengths
@@ -427,7 +417,6 @@ class _Matcher:
             for i, r in enumerate(self.rules)
             if r._regexes
         }
-        self.near = tuple((ph.near, ph.span) for ph in self.phrases)
         # per phrase, its first item's needs, split for speed (see _split_needs)
         self.first = tuple(_split_needs(ph.first_needs) for ph in self.phrases)
         # The same index as records for the matching loop: one integer id per entry (the
