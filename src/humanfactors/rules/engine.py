@@ -429,21 +429,23 @@ class _Matcher:
         # exact one, never a stricter one). A slot names the phrase's regex cut to the
         # alternatives that can start at the entry's word (see Phrase.pattern_at),
         # compiled the first time a plain text needs it.
-        slots: dict[tuple[str | None, int], int] = {}
+        self._slots: dict[tuple[str | None, int], int] = {}
         self._slot_keys: list[tuple[str | None, int]] = []
-        near_cut = tuple(
+        self._slot_rx: list[re.Pattern[str] | None] = []
+        self._slot_low: list[bool] = []  # slot regexes for the lower-cased text
+        self._near_cut = tuple(
             tuple(
                 (frozenset(w.split("'", 1)[0] for w in req), reach)
                 for req, reach in zip(ph.near, ph.near_reach, strict=True)
             )
             for ph in self.phrases
         )
-
         # A phrase's word tests as bits: one per distinct required set (met when a word
         # of the text is in it) and one per distinct set of one-word first alternatives
         # (met when a form of the text is in it, plain texts only). A phrase is viable
         # when every bit it needs is met; a phrase with several-word first alternatives
-        # also passes _first_ok (plain texts only).
+        # also passes _first_ok (plain texts only). Every bit is assigned now: a text's
+        # met bits are found before its tokens are looked up.
         bits: dict[tuple[str, frozenset[str]], int] = {}
         word_bits: dict[str, int] = {}
         form_bits: dict[str, int] = {}
@@ -457,10 +459,49 @@ class _Matcher:
                     table[w] = table.get(w, 0) | b
             return b
 
-        def needs(pid: int, hit: frozenset[str]) -> tuple[int, int, bool]:
+        needs: list[tuple[int, int]] = []
+        for pid, ph in enumerate(self.phrases):
             need = 0
-            for req in self.phrases[pid].required:
+            for req in ph.required:
                 need |= bit("word", req)
+            free, singles, by_last = self.first[pid]
+            needs.append((need, bit("form", singles) if not free and not by_last else 0))
+        self._needs = needs
+        self._word_bits = word_bits
+        self._form_bits = form_bits
+        self._bit_words = frozenset(word_bits)
+        self._bit_forms = frozenset(form_bits)
+        # The index entries as records, built the first time a text has their word.
+        self._entry_rules: list[frozenset[int]] = []
+        self._word_records: dict[str, Any] = {}
+        self._pair_records: dict[str, dict[str, Any]] = {}
+        self._prefix_records: dict[str, Any] = {}
+        self._pairs_of: dict[str, list[tuple[str, Any]]] = {}
+        for (a, b), e in self.by_pair.items():
+            self._pairs_of.setdefault(a, []).append((b, e))
+        # per token seen in a text, its entries (None: none); words recur across texts
+        self._token_entries: dict[str, Any] = {}
+
+    def _records(
+        self, entry: Any, token: str | None, second: str | None = None
+    ) -> tuple[int, tuple[Any, ...], bool]:
+        """An index entry as (id, records, whether a record needs _first_ok)."""
+        # the words a hit of this entry is known to have: its token (and the next)
+        hit = frozenset(w for w in (token, second) if w is not None)
+        after = None if second is None else second.split("'", 1)[0]
+        out = []
+        for pid, i, source, _ in entry:
+            slot = self._slots.get((token, pid))
+            if slot is None:
+                slot = self._slots[(token, pid)] = len(self._slot_keys)
+                self._slot_keys.append((token, pid))
+                self._slot_rx.append(None)
+                self._slot_low.append(False)
+            # a near set holding the next token is met in its window at a pair hit
+            sets = tuple(
+                (s, reach) for s, reach in self._near_cut[pid] if reach < 1 or after not in s
+            )
+            need, form = self._needs[pid]
             free, singles, by_last = self.first[pid]
             if (
                 free
@@ -472,47 +513,11 @@ class _Matcher:
                 )
             ):
                 # the entry's own words make up a first alternative: met where it is hit
-                return need, need, False
-            if not by_last:
-                return need, need | bit("form", singles), False
-            return need, need, True
-
-        def records(
-            entry: Any, token: str | None, second: str | None = None
-        ) -> tuple[int, tuple[Any, ...], bool]:
-            # the words a hit of this entry is known to have: its token (and the next)
-            hit = frozenset(w for w in (token, second) if w is not None)
-            after = None if second is None else second.split("'", 1)[0]
-            out = []
-            for pid, i, source, _ in entry:
-                slot = slots.get((token, pid))
-                if slot is None:
-                    slot = slots[(token, pid)] = len(self._slot_keys)
-                    self._slot_keys.append((token, pid))
-                # a near set holding the next token is met in its window at a pair hit
-                sets = tuple(
-                    (s, reach) for s, reach in near_cut[pid] if reach < 1 or after not in s
-                )
-                out.append((pid, i, source, sets, slot, *needs(pid, hit)))
-            self._entry_rules.append(frozenset(e[1] for e in entry))
-            return len(self._entry_rules) - 1, tuple(out), any(rec[7] for rec in out)
-
-        self._entry_rules: list[frozenset[int]] = []
-        self._word_records = {w: records(e, w) for w, e in self.by_word.items()}
-        pair_records: dict[str, dict[str, tuple[int, tuple[Any, ...], bool]]] = {}
-        for (a, b), e in self.by_pair.items():
-            pair_records.setdefault(a, {})[b] = records(e, a, b)
-        self._pair_records = pair_records
-        # a prefix entry's tokens vary: its phrases use their whole regex
-        self._prefix_records = {w: records(e, None) for w, e in self.by_prefix.items()}
-        self._slot_rx: list[re.Pattern[str] | None] = [None] * len(self._slot_keys)
-        self._slot_low = [False] * len(self._slot_keys)  # slot regexes for the lower-cased text
-        self._word_bits = word_bits
-        self._form_bits = form_bits
-        self._bit_words = frozenset(word_bits)
-        self._bit_forms = frozenset(form_bits)
-        # per token seen in a text, its entries (None: none); words recur across texts
-        self._token_entries: dict[str, Any] = {}
+                out.append((pid, i, source, sets, slot, need, need, False))
+            else:
+                out.append((pid, i, source, sets, slot, need, need | form, bool(by_last)))
+        self._entry_rules.append(frozenset(e[1] for e in entry))
+        return len(self._entry_rules) - 1, tuple(out), any(rec[7] for rec in out)
 
     def _regex(self, pid: int) -> re.Pattern[str]:
         rx = self.compiled[pid]
@@ -542,14 +547,24 @@ class _Matcher:
         table = self._token_entries
         if len(table) > 100_000:
             table.clear()
-        prefixes = tuple(
-            self._prefix_records[tok[:n]]
-            for n, keys in zip(self.prefix_lengths, self.prefix_keys, strict=True)
-            if tok[:n] in keys
-        )
+        prefixes = []
+        for n, keys in zip(self.prefix_lengths, self.prefix_keys, strict=True):
+            key = tok[:n]
+            if key in keys:
+                entry = self._prefix_records.get(key)
+                if entry is None:
+                    # a prefix entry's tokens vary: its phrases use their whole regex
+                    entry = self._prefix_records[key] = self._records(self.by_prefix[key], None)
+                prefixes.append(entry)
         word = self._word_records.get(tok)
+        if word is None and tok in self.by_word:
+            word = self._word_records[tok] = self._records(self.by_word[tok], tok)
         pairs = self._pair_records.get(tok)
-        info = (word, pairs, prefixes) if word or pairs or prefixes else None
+        if pairs is None and tok in self._pairs_of:
+            pairs = self._pair_records[tok] = {
+                b: self._records(e, tok, b) for b, e in self._pairs_of[tok]
+            }
+        info = (word, pairs, tuple(prefixes)) if word or pairs or prefixes else None
         table[tok] = info
         return info
 
