@@ -561,3 +561,32 @@ def test_rule_sets_pickle_before_and_after_use() -> None:
     for rs in (fresh, pickle.loads(pickle.dumps(fresh))):
         assert rs.apply(text) == expected
         assert pickle.loads(pickle.dumps(rs)).apply(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "evidence", "control"),
+    [
+        # a word the tokeniser splits ("a&e" is the tokens "a" and "e") starts or sits in a phrase
+        ("in a&e until", "He waited in A&E until midnight.", "in A&E until",
+         "He waited in A and E until midnight."),
+        ("b&b", "They were placed in a B&B for a week.", "B&B", "They were placed in a BB."),
+        ("(sat|waited) ~2 (a&e|hospital) until", "She waited in A&E until two.",
+         "waited in A&E until", "She waited in A&B until two."),
+        # a plural possessive's apostrophe between words and inside a gap
+        ("colleagues caseloads", "My colleagues' caseloads were high.", "colleagues' caseloads",
+         "My colleagues'' caseloads were high."),
+        ("covered ~3 caseloads", "I covered two colleagues’ caseloads.",
+         "covered two colleagues’ caseloads", "I covered two of my colleagues’ caseloads."),
+    ],
+)
+def test_phrases_with_split_words_and_plural_possessives(
+    pattern: str, text: str, evidence: str, control: str
+) -> None:
+    rs = RuleSet([Rule(id="t.words", code="CF.ENV.STAFFING", patterns=(pattern,))])
+    assert [e.text for f in rs.apply(text) for e in f.evidence] == [evidence]
+    assert rs.apply(control) == []
+
+
+def test_a_phrase_cannot_start_with_a_word_without_letters() -> None:
+    with pytest.raises(RuleError, match="cannot start"):
+        RuleSet([Rule(id="t.amp", code="CF.ENV.STAFFING", patterns=("& more",))])

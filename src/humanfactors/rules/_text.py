@@ -68,7 +68,8 @@ _ABBREVIATIONS = frozenset(
 )
 
 # Between two words of a phrase: spaces, a hyphen or slash, or an apostrophe-s boundary.
-_SEP = r"(?:\s*[-/]\s*|%?[\s,]\s{0,3})"
+# A plural possessive's apostrophe may end a word ("the parents' views").
+_SEP = r"['’]?(?:\s*[-/]\s*|%?[\s,]\s{0,3})"
 _WORD = re.compile(r"^[\w'’&+]+(?:[-/][\w'’&+]+)*\*?$")
 
 
@@ -299,23 +300,45 @@ def _alt_words(alt: str, source: str) -> list[str]:
     return words
 
 
+# A word the tokeniser keeps whole (letters, digits, inner apostrophes); "a&e" is not one
+# (it is the tokens "a" and "e").
+_WHOLE_WORD = re.compile(r"[\w'’]+")
+
+
 def _plain_words(words: Iterable[str]) -> tuple[str, ...] | None:
     """Lower-case words usable as exact index keys, or None if any is a prefix or compound."""
     out = []
     for w in words:
-        if w.endswith("*") or "-" in w or "/" in w:
+        if w.endswith("*") or not _WHOLE_WORD.fullmatch(w):
             return None
         out.append(w.lower().replace("’", "'"))
     return tuple(out)
 
 
-def _expand_keys(alts: list[list[str]]) -> list[list[str]]:
+def _index_keys(word: str, source: str) -> list[str]:
+    """The index keys of a phrase's first word: the tokens one of which its match starts.
+
+    A hyphenated word starts with its first part or the parts run together; a word with a
+    character the tokeniser splits at ("a&e", "b&b") starts with the token before it.
+    Keys ending in ``*`` are prefixes.
+    """
+    low = word.lower().replace("’", "'").split("/")[0]
+    keys = {low.split("-")[0], low.replace("-", "")} if "-" in low else {low}
+    out = set()
+    for key in keys:
+        core = key[:-1] if key.endswith("*") else key
+        lead = _WHOLE_WORD.match(core)
+        if lead is None:
+            raise ValueError(f"a phrase cannot start with {word!r}: {source!r}")
+        out.add(key if lead.end() == len(core) else lead.group())
+    return sorted(out)
+
+
+def _expand_keys(alts: list[list[str]], source: str) -> list[list[str]]:
     """One entry per index key of each first-item alternative (matches ``keyed`` order)."""
     out = []
     for alt in alts:
-        low = alt[0].lower().replace("’", "'").split("/")[0]
-        keys = {low.split("-")[0], low.replace("-", "")} if "-" in low else {low}
-        out.extend([alt] * len(keys))
+        out.extend([alt] * len(_index_keys(alt[0], source)))
     return out
 
 
@@ -400,9 +423,7 @@ def compile_phrase(source: str) -> Phrase:
             for alt in alts:
                 alt_body = _SEP.join(_word_regex(w) for w in alt)
                 alternatives.append((alt[0], alt_body))
-                low = alt[0].lower().replace("’", "'").split("/")[0]
-                keys = {low.split("-")[0], low.replace("-", "")} if "-" in low else {low}
-                for key in sorted(keys):
+                for key in _index_keys(alt[0], source):
                     if key.endswith("*"):
                         if len(key) < 3:
                             raise ValueError(
@@ -428,8 +449,10 @@ def compile_phrase(source: str) -> Phrase:
             break
     # Index a first word together with the word that must follow it, where that is known.
     final: list[tuple[str, bool, str, tuple[str, ...] | None]] = []
-    for (key, is_prefix, alt_body, _), alt in zip(keyed, _expand_keys(first_alts), strict=True):
-        if is_prefix or "-" in alt[0] or "/" in alt[0]:
+    for (key, is_prefix, alt_body, _), alt in zip(
+        keyed, _expand_keys(first_alts, source), strict=True
+    ):
+        if is_prefix or not _WHOLE_WORD.fullmatch(alt[0]):
             nxt = None
         elif len(alt) > 1:
             nxt = _plain_words([alt[1]])
