@@ -357,7 +357,9 @@ class FrozenSentenceModel:
         self._parts = parts
         for name in ("sentence_coef_", "report_coef_"):  # C order: no copy per product
             if parts.get(name) is not None:
-                parts[name[:-1] + "_T"] = np.ascontiguousarray(parts[name].T)
+                W = np.ascontiguousarray(parts[name].T)
+                parts[name[:-1] + "_T"] = W
+                parts[name] = W.T  # a view: one copy of the weights in memory
         self.classes_ = np.array(meta["classes"], dtype=object)
         self.thresholds_ = np.asarray(arrays["thresholds"], dtype=np.float64)
         self.calibration_ = arrays.get("calibration")
