@@ -86,7 +86,13 @@ texts = json.load(open(sys.argv[2]))
 gen = (texts[i % len(texts)] + f" Ref {i}." for i in range(n))
 count = sum(1 for _ in analyse_many(gen, batch_size=64))
 assert count == n
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM is this process's own peak; ru_maxrss would also count the parent's size when
+# the parent forked it (Linux carries the high-water mark across fork and exec)
+try:
+    status = open("/proc/self/status").read()
+    print(int(status.split("VmHWM:")[1].split()[0]) / 1024)
+except (OSError, IndexError):
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
 
