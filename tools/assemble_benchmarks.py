@@ -8,6 +8,8 @@ docs/benchmarks/<area>.md; this page gathers them in one place.
 
 from __future__ import annotations
 
+import posixpath
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,6 +25,16 @@ benchmark scripts in `benchmarks/`, not by timed tests. This page is assembled f
 """
 
 
+_LINK = re.compile(r"(\]\()([^)\s#:]+)((?:#[^)\s]*)?\))")
+
+
+def _relink(text: str) -> str:
+    """Links relative to docs/benchmarks/ made relative to docs/, where this page lives."""
+    return _LINK.sub(
+        lambda m: m.group(1) + posixpath.normpath("benchmarks/" + m.group(2)) + m.group(3), text
+    )
+
+
 def main() -> int:
     parts = [HEADER]
     folder = ROOT / "docs" / "benchmarks"
@@ -31,7 +43,7 @@ def main() -> int:
         page = pages.get(name)
         if page is None:
             continue
-        text = page.read_text(encoding="utf-8").strip()
+        text = _relink(page.read_text(encoding="utf-8").strip())
         lines = text.splitlines()
         if lines and lines[0].startswith("# "):  # demote the page title to a section
             lines[0] = "#" + lines[0]
