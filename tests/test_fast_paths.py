@@ -57,6 +57,11 @@ def test_word_count_transform_equals_scikit_learn(ngram_range, batch):
     assert _same(word_count_transform(vec, batch), vec.transform(batch))
 
 
+def test_word_count_transform_of_an_empty_batch_has_no_rows():
+    vec = CountVectorizer(token_pattern=TOKEN_PATTERN, dtype=np.float32).fit(TRAIN)
+    assert _same(word_count_transform(vec, []), vec.transform([]))
+
+
 def test_word_count_transform_falls_back_for_other_settings():
     vec = CountVectorizer(stop_words=["the"]).fit(TRAIN)
     assert _same(word_count_transform(vec, TRAIN), vec.transform(TRAIN))

@@ -342,11 +342,10 @@ def char_wb_transform(vectorizer: Any, docs: Sequence[str]) -> Any:
 
 
 # -- fast word n-grams -------------------------------------------------------------------
-# All documents of a batch are joined with a separator word and tokenised by one regex
-# call; the n-grams are looked up with ``map`` over the whole batch (no Python statement
-# per n-gram), and each n-gram's row is found from the separators' positions. An n-gram
-# that spans a separator contains it, so it is in no vocabulary.
-_SEPARATOR = "qqhfsepqq"
+# The documents of a batch are tokenised one regex call each and their tokens joined into
+# one list; the n-grams are looked up with ``map`` over the whole batch (no Python
+# statement per n-gram), and an n-gram counts only where its first and last tokens come
+# from the same document.
 
 
 def word_count_transform(counter: Any, docs: Sequence[str]) -> Any:
@@ -354,7 +353,7 @@ def word_count_transform(counter: Any, docs: Sequence[str]) -> Any:
 
     Gives the same matrix; falls back to the vectorizer's own transform for settings this
     shortcut does not reproduce (custom analyzer, tokenizer or preprocessor, stop words,
-    binary counts, non-str input) and for a text that contains the separator word.
+    binary counts, non-str input).
     """
     import itertools
 
@@ -369,29 +368,27 @@ def word_count_transform(counter: Any, docs: Sequence[str]) -> Any:
         or v.binary
         or v.input != "content"
         or not hasattr(v, "vocabulary_")
-        or _SEPARATOR in v.vocabulary_
-        or not docs
         or any(not isinstance(d, str) for d in docs)
     ):
         return v.transform(docs)
     preprocess = v.build_preprocessor()
-    toks = re.findall(v.token_pattern, preprocess(f" {_SEPARATOR} ".join(docs)))
-    seps = [i for i, t in enumerate(toks) if t == _SEPARATOR]
-    if len(seps) != len(docs) - 1:  # a text contains the separator word itself
-        return v.transform(docs)
+    findall = re.compile(v.token_pattern).findall
+    per_doc = [findall(preprocess(d)) for d in docs]
+    toks = list(itertools.chain.from_iterable(per_doc))
+    doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), [len(t) for t in per_doc])
     get = v.vocabulary_.get
     min_n, max_n = v.ngram_range
     cols: list[NDArray[np.int64]] = []
     rows: list[NDArray[np.int64]] = []
-    bounds = np.asarray(seps, dtype=np.int64)
     for n in range(min_n, max_n + 1):
         if len(toks) < n:
             break
         grams = toks if n == 1 else map(" ".join, zip(*(toks[k:] for k in range(n))))
         col = np.fromiter(map(get, grams, itertools.repeat(-1)), dtype=np.int64)
-        hit = np.flatnonzero(col >= 0)
+        starts = doc_of[: len(col)]
+        hit = np.flatnonzero((col >= 0) & (starts == doc_of[n - 1 :]))
         cols.append(col[hit])
-        rows.append(np.searchsorted(bounds, hit))  # row = separators before the n-gram
+        rows.append(starts[hit])
     col_all = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
     row_all = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     counts = sp.csr_matrix(

@@ -245,9 +245,13 @@ class _Counts:
     input = "content"
 
     def __init__(
-        self, terms: list[str], token_pattern: str, ngram_range: tuple[int, int], lowercase: bool
+        self,
+        vocabulary: dict[str, int],
+        token_pattern: str,
+        ngram_range: tuple[int, int],
+        lowercase: bool,
     ) -> None:
-        self.vocabulary_ = dict(zip(terms, range(len(terms)), strict=True))
+        self.vocabulary_ = vocabulary
         self.token_pattern = token_pattern
         self.ngram_range = ngram_range
         self.lowercase = lowercase
@@ -255,32 +259,6 @@ class _Counts:
 
     def build_preprocessor(self) -> Callable[[str], str]:
         return str.lower if self.lowercase else str
-
-    def transform(self, docs: Sequence[str]) -> Any:
-        """Counts one text at a time (the path for texts the batch shortcut cannot take)."""
-        import scipy.sparse as sp
-
-        rx = re.compile(self.token_pattern)
-        pre = self.build_preprocessor()
-        lo, hi = self.ngram_range
-        get = self.vocabulary_.get
-        rows: list[int] = []
-        cols: list[int] = []
-        for r, doc in enumerate(docs):
-            toks = rx.findall(pre(doc))
-            for n in range(lo, hi + 1):
-                for i in range(len(toks) - n + 1):
-                    j = get(" ".join(toks[i : i + n]))
-                    if j is not None:
-                        rows.append(r)
-                        cols.append(j)
-        counts = sp.csr_matrix(
-            (np.ones(len(cols), dtype=self.dtype), (rows, cols)),
-            shape=(len(docs), len(self.vocabulary_)),
-            dtype=self.dtype,
-        )
-        counts.sum_duplicates()
-        return counts
 
 
 class _Tfidf:
@@ -327,9 +305,13 @@ class _CharTfidf:
     input = "content"
 
     def __init__(
-        self, terms: list[str], ngram_range: tuple[int, int], lowercase: bool, tfidf: _Tfidf
+        self,
+        vocabulary: dict[str, int],
+        ngram_range: tuple[int, int],
+        lowercase: bool,
+        tfidf: _Tfidf,
     ) -> None:
-        self.vocabulary_ = dict(zip(terms, range(len(terms)), strict=True))
+        self.vocabulary_ = vocabulary
         self.ngram_range = ngram_range
         self.lowercase = lowercase
         self.dtype = np.float32
@@ -337,9 +319,6 @@ class _CharTfidf:
 
     def build_preprocessor(self) -> Callable[[str], str]:
         return str.lower if self.lowercase else str
-
-    def transform(self, docs: Sequence[str]) -> Any:
-        return F.char_wb_transform(self, [str(d) for d in docs])
 
 
 # -- the frozen model ---------------------------------------------------------------------
@@ -421,7 +400,7 @@ def _terms(vocabulary: dict[str, int], what: str) -> list[str]:
     terms = [""] * len(vocabulary)
     for term, j in vocabulary.items():
         if _TERM_SEP in term:
-            raise ModelError(f"{_NAME}: a {what} term holds a NUL character; cannot freeze")
+            raise ModelError(f"{_NAME}: a {what} term holds a NUL character; cannot save")
         terms[j] = term
     return terms
 
@@ -476,11 +455,11 @@ def freeze(model: Any) -> FrozenSentenceModel:
     arrays: dict[str, Any] = {"thresholds": np.asarray(model.thresholds_, dtype=np.float64)}
     if model.calibrated_:
         arrays["calibration"] = np.asarray(model.calibration_, dtype=np.float64)
-    word_terms = _terms(v.vocabulary_, "word")
     parts: dict[str, Any] = {
-        "vectorizer_": _Counts(word_terms, v.token_pattern, tuple(v.ngram_range), bool(v.lowercase))
+        "vectorizer_": _Counts(
+            dict(v.vocabulary_), v.token_pattern, tuple(v.ngram_range), bool(v.lowercase)
+        )
     }
-    texts: dict[str, list[str]] = {"word_terms": word_terms}
     parts["sentence_tfidf_"], meta["sentence_tfidf"] = _tfidf_of(model.sentence_tfidf_)
     c = model.char_vectorizer_
     parts["char_vectorizer_"] = None
@@ -493,9 +472,8 @@ def freeze(model: Any) -> FrozenSentenceModel:
         ):
             raise ModelError(f"{_NAME}: the character vectorizer's settings cannot be frozen")
         tf, meta["char_tfidf"] = _tfidf_of(c._tfidf)
-        texts["char_terms"] = _terms(c.vocabulary_, "character")
         parts["char_vectorizer_"] = _CharTfidf(
-            texts["char_terms"], tuple(c.ngram_range), bool(c.lowercase), tf
+            dict(c.vocabulary_), tuple(c.ngram_range), bool(c.lowercase), tf
         )
         meta["chars"] = {"ngram_range": list(c.ngram_range), "lowercase": bool(c.lowercase)}
     parts["report_tfidf_"] = None
@@ -503,15 +481,12 @@ def freeze(model: Any) -> FrozenSentenceModel:
         parts["report_tfidf_"], meta["report_tfidf"] = _tfidf_of(model.report_tfidf_)
     for name in ("sentence_coef_", "sentence_intercept_", "report_coef_", "report_intercept_"):
         parts[name] = getattr(model, name)
-    frozen = FrozenSentenceModel(meta, parts, arrays)
-    frozen._texts = texts  # type: ignore[attr-defined]  # kept for save_frozen
-    return frozen
+    return FrozenSentenceModel(meta, parts, arrays)
 
 
 def save_frozen(frozen: FrozenSentenceModel, path: str | os.PathLike[str]) -> Path:
     """Write ``frozen`` to ``path`` as an ``.npz`` archive of arrays (no pickles)."""
     path = Path(path)
-    texts: dict[str, list[str]] = getattr(frozen, "_texts", {})
     parts = frozen._parts
     arrays: dict[str, Any] = {
         "meta": np.frombuffer(json.dumps(frozen._meta).encode("utf-8"), dtype=np.uint8),
@@ -519,7 +494,11 @@ def save_frozen(frozen: FrozenSentenceModel, path: str | os.PathLike[str]) -> Pa
     }
     if frozen.calibration_ is not None:
         arrays["calibration"] = frozen.calibration_
-    for key, terms in texts.items():
+    vocabularies = {"word_terms": (parts["vectorizer_"], "word")}
+    if parts["char_vectorizer_"] is not None:
+        vocabularies["char_terms"] = (parts["char_vectorizer_"], "character")
+    for key, (vectorizer, what) in vocabularies.items():
+        terms = _terms(vectorizer.vocabulary_, what)
         arrays[key] = np.frombuffer(_TERM_SEP.join(terms).encode("utf-8"), dtype=np.uint8)
     for name, tf in (
         ("sentence_idf", parts["sentence_tfidf_"]),
@@ -560,28 +539,29 @@ def load_frozen(path: str | os.PathLike[str]) -> FrozenSentenceModel:
                 f"{where}: frozen model format {meta.get('format')!r}, expected {_FORMAT}"
             )
 
-        def terms(key: str) -> list[str]:
+        def vocabulary(key: str) -> dict[str, int]:
             blob: bytes = arrays.pop(key).tobytes()
-            return blob.decode("utf-8").split(_TERM_SEP)
+            terms = blob.decode("utf-8").split(_TERM_SEP)
+            return dict(zip(terms, range(len(terms)), strict=True))
 
         def tfidf(idf_key: str, info: dict[str, Any]) -> _Tfidf:
             return _Tfidf(arrays.get(idf_key), bool(info["sublinear_tf"]), info["norm"])
 
         words = meta["words"]
-        word_terms = terms("word_terms")
         parts: dict[str, Any] = {
             "vectorizer_": _Counts(
-                word_terms, words["token_pattern"], tuple(words["ngram_range"]), words["lowercase"]
+                vocabulary("word_terms"),
+                words["token_pattern"],
+                tuple(words["ngram_range"]),
+                words["lowercase"],
             ),
             "sentence_tfidf_": tfidf("sentence_idf", meta["sentence_tfidf"]),
             "char_vectorizer_": None,
             "report_tfidf_": None,
         }
-        texts = {"word_terms": word_terms}
         if "chars" in meta:
-            texts["char_terms"] = terms("char_terms")
             parts["char_vectorizer_"] = _CharTfidf(
-                texts["char_terms"],
+                vocabulary("char_terms"),
                 tuple(meta["chars"]["ngram_range"]),
                 meta["chars"]["lowercase"],
                 tfidf("char_idf", meta["char_tfidf"]),
@@ -605,6 +585,4 @@ def load_frozen(path: str | os.PathLike[str]) -> FrozenSentenceModel:
         raise ModelLoadError(
             f"{where}: incomplete frozen model ({type(exc).__name__}: {exc})"
         ) from None
-    frozen = FrozenSentenceModel(meta, parts, arrays)
-    frozen._texts = texts  # type: ignore[attr-defined]
-    return frozen
+    return FrozenSentenceModel(meta, parts, arrays)
