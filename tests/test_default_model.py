@@ -29,6 +29,14 @@ def cache(tmp_path_factory):
         os.environ["HUMANFACTORS_CACHE_DIR"] = old
 
 
+def _run_fresh(code: str, cache) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter with ``cache`` as the cache; it must succeed."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "HUMANFACTORS_CACHE_DIR": str(cache)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out
+
+
 def test_built_once_and_cached_on_disk(cache):
     from humanfactors._default import default_model, default_model_path
 
@@ -52,9 +60,7 @@ def test_fresh_process_loads_the_cache_without_training(cache):
         "m = d.default_model()\n"
         "print(m.predict_codes(['The HV did not feel able to challenge the consultant.'])[0])\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "HUMANFACTORS_CACHE_DIR": str(cache)})
-    assert out.returncode == 0, out.stderr[-2000:]
+    out = _run_fresh(code, cache)
     assert "GRP.AUTHORITY_GRADIENT" in out.stdout
 
 
@@ -85,7 +91,7 @@ def test_training_is_deterministic(cache):
 _EDGE_TEXTS = [
     "",
     "   \n ",
-    "qqhfsepqq I forgot qqhfsepqq to send it.",  # the batch separator word inside a text
+    "qqhfsepqq I forgot qqhfsepqq to send it.",  # an unknown word, twice
     "Ünïcödé \u017ftraße: the SW forgot the visit.\u2028Nobody challenged the plan!",
     "forgot " * 800,
     "No full stop and one line",
@@ -178,9 +184,7 @@ def test_first_analyse_in_a_fresh_process_does_not_import_sklearn(cache):
         "print(sorted(f.code for f in a.findings))\n"
         "print('sklearn' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "HUMANFACTORS_CACHE_DIR": str(cache)})
-    assert out.returncode == 0, out.stderr[-2000:]
+    out = _run_fresh(code, cache)
     codes, imported = out.stdout.strip().splitlines()
     assert "ERR.LAPSE" in codes
     assert imported == "False"

@@ -45,6 +45,7 @@ from ._frozen import (
     rule_scores,
     scores_and_sentences,
     sentence_spans,
+    sentence_units,
     sum_rows,
     to_csr,
 )
@@ -520,7 +521,7 @@ class SentenceEvidenceClassifier(F.TextMultiLabelMixin, ClassifierMixin, BaseEst
         parts = self._fit_parts(texts, Y, ev)
         for name in self._PART_NAMES:
             setattr(self, name, parts[name])
-        self.n_sentences_ = len(self._units(texts)[0])
+        self.n_sentences_ = len(sentence_units(texts)[0])
         self.n_train_ = n
         self.training_sha256_ = F.data_fingerprint(texts, lists)
         self.fitted_with_ = {"humanfactors": __version__}
