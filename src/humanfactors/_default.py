@@ -50,8 +50,12 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("humanfactors", appauthor=False))
 
 
+@functools.lru_cache(maxsize=1)
 def _cache_key() -> str:
-    """Library version, scikit-learn version and corpus hash (scikit-learn not imported)."""
+    """Library version, scikit-learn version and corpus hash (scikit-learn not imported).
+
+    Computed once per process: the bundled corpus does not change while it runs.
+    """
     from importlib.metadata import version
 
     from .corpus import corpus_fingerprint
@@ -156,9 +160,17 @@ def default_model() -> SentenceEvidenceClassifier:
             _write_atomically(path, lambda tmp: save_model(model, tmp, training_data=info))
             return model
     except OSError as exc:  # a read-only or full cache directory: work without the cache
-        log.warning("default model not cached (%s: %s); using it from memory",
-                    type(exc).__name__, exc.strerror or "cannot write")
+        _not_cached("default model", exc)
         return model if model is not None else build_default_model()
+
+
+def _not_cached(what: str, exc: OSError) -> None:
+    log.warning(
+        "%s not cached (%s: %s); using it from memory",
+        what,
+        type(exc).__name__,
+        exc.strerror or "cannot write",
+    )
 
 
 def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
@@ -193,6 +205,5 @@ def default_predictor() -> FrozenSentenceModel:
         with _file_lock(path.with_suffix(".lock")):
             _write_atomically(path, lambda tmp: save_frozen(frozen, tmp))
     except OSError as exc:  # a read-only or full cache directory: work without the cache
-        log.warning("default predictor not cached (%s: %s); using it from memory",
-                    type(exc).__name__, exc.strerror or "cannot write")
+        _not_cached("default predictor", exc)
     return frozen
