@@ -157,6 +157,60 @@ def test_parallel_equals_serial():
     assert [a.model_dump() for a in serial] == [a.model_dump() for a in parallel]
 
 
+def test_worker_results_cross_as_json_unchanged():
+    from datetime import date
+
+    from humanfactors.pipeline import _from_wire, _to_wire
+
+    inc = Incident(
+        id="w-1", narrative="I forgot to send the referral to the MASH.",
+        occurred_on=date(2026, 3, 1), agencies=("health", "police"),
+        metadata={"team": "north", "score": 0.1, "tags": ["a", 2, None], "n": {"x": 1.5}},
+    )
+    a = analyse(inc, model=False)
+    wired = _to_wire(a, 7)
+    assert isinstance(wired, tuple) and wired[0] == 7 and isinstance(wired[1], bytes)
+    assert _from_wire(wired) == a
+    # JSON would turn a non-finite float into null: such an analysis travels as an object
+    odd = analyse(inc.model_copy(update={"metadata": {"x": [float("inf")]}}), model=False)
+    assert _to_wire(odd, 8) is odd
+    err = RecordError(id="e", line=3, error="narrative is empty")
+    assert _to_wire(err, 3) is err and _from_wire(err) is err
+
+
+def test_unreadable_worker_result_becomes_an_error_record():
+    from humanfactors.pipeline import _from_wire
+
+    a = analyse(Incident(id="w-2", narrative="I forgot to send the referral."), model=False)
+    blob = a.model_dump_json().replace('"schema_version":1', '"schema_version":9').encode()
+    err = _from_wire((12, blob))
+    assert isinstance(err, RecordError)
+    assert err.id == "w-2" and err.line == 12 and "line 12" in err.error
+    assert "forgot" not in err.error
+    garbage = _from_wire((None, b"{not json"))
+    assert isinstance(garbage, RecordError) and garbage.id is None
+
+
+@pytest.mark.slow
+def test_parallel_equals_serial_with_metadata_and_errors():
+    recs = [
+        {"id": "m1", "narrative": "I forgot to send the referral.", "metadata": {"w": 2.5}},
+        {"id": "m2", "narrative": "We all agreed.", "metadata": {"w": float("nan")}},
+        {"id": "m3", "narrative": "   "},
+        {"id": "m4", "narrative": "No one challenged the consultant.", "occurred_on": "2026-01-02"},
+    ] * 3
+    serial = list(analyse_many(recs, model=False, batch_size=2))
+    parallel = list(analyse_many(recs, model=False, batch_size=2, n_jobs=2))
+    assert [type(r) for r in parallel] == [type(r) for r in serial]
+    for s, p in zip(serial, parallel, strict=True):
+        if isinstance(s, Analysis):
+            assert p.model_dump_json() == s.model_dump_json()
+            if s.incident.id != "m2":  # NaN != NaN, so only that record is not ==
+                assert p == s
+        else:
+            assert p == s
+
+
 @pytest.mark.slow
 def test_default_model_end_to_end():
     a = analyse(examples()[1])
