@@ -79,7 +79,67 @@ _LAZY: dict[str, str] = {
     "write_jsonl": "humanfactors.io",
 }
 
-__all__ = sorted([*_LAZY, "__version__"])
+# Written out (not computed from `_LAZY`) so linters and type checkers can read it;
+# tests/test_public_api.py checks that it is sorted and matches `_LAZY`.
+__all__ = [
+    "Analysis",
+    "CodedIncident",
+    "Crosswalk",
+    "EvaluationReport",
+    "EventType",
+    "Evidence",
+    "Factor",
+    "Finding",
+    "Harm",
+    "HumanFactorsClassifier",
+    "HumanFactorsError",
+    "Incident",
+    "IncidentStore",
+    "InputError",
+    "LabelModel",
+    "MissingDependencyError",
+    "ModelError",
+    "ModelLoadError",
+    "QualityIssue",
+    "RecordError",
+    "RecordValidationError",
+    "RedactedText",
+    "RedactionError",
+    "RedactionSpan",
+    "Redactor",
+    "Rule",
+    "RuleError",
+    "RuleSet",
+    "SentenceEvidenceClassifier",
+    "Severity",
+    "Source",
+    "StoreError",
+    "Taxonomy",
+    "TaxonomyError",
+    "UnknownCodeError",
+    "__version__",
+    "analyse",
+    "analyse_frame",
+    "analyse_many",
+    "audit_labels",
+    "check",
+    "coder_agreement",
+    "cross_validate",
+    "default_model",
+    "default_predictor",
+    "evaluate_predictions",
+    "iter_records",
+    "json_schema",
+    "list_taxonomies",
+    "load_corpus",
+    "load_crosswalk",
+    "load_labelled",
+    "load_model",
+    "load_taxonomy",
+    "save_model",
+    "suggest_next",
+    "write_jsonl",
+]
 
 
 def __getattr__(name: str) -> _typing.Any:
@@ -96,9 +156,12 @@ def __dir__() -> list[str]:
 
 
 if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from .evaluate import EvaluationReport, cross_validate, evaluate_predictions
     from ._default import default_model, default_predictor
+    from .agreement import coder_agreement
+    from .audit import audit_labels
+    from .classifier import HumanFactorsClassifier
     from .corpus import load_corpus
+    from .evaluate import EvaluationReport, cross_validate, evaluate_predictions
     from .exceptions import (
         HumanFactorsError,
         InputError,
@@ -112,6 +175,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         TaxonomyError,
         UnknownCodeError,
     )
+    from .frames import analyse_frame
     from .io import iter_records, load_labelled, write_jsonl
     from .models import (
         Analysis,
@@ -128,16 +192,19 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         Source,
         json_schema,
     )
-    from .frames import analyse_frame
+    from .persistence import load_model, save_model
     from .pipeline import analyse, analyse_many
     from .redact import RedactedText, Redactor
     from .rules import Rule, RuleSet, check
-    from .store import IncidentStore
-    from .classifier import HumanFactorsClassifier
     from .sentence_model import SentenceEvidenceClassifier
-    from .persistence import load_model, save_model
-    from .agreement import coder_agreement
-    from .audit import audit_labels
+    from .store import IncidentStore
     from .suggest import suggest_next
+    from .taxonomy import (
+        Crosswalk,
+        Factor,
+        Taxonomy,
+        list_taxonomies,
+        load_crosswalk,
+        load_taxonomy,
+    )
     from .weak import LabelModel
-    from .taxonomy import Crosswalk, Factor, Taxonomy, list_taxonomies, load_crosswalk, load_taxonomy
