@@ -129,8 +129,9 @@ def _summarise(
 _CSS = """
 body{font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1d2733;
 max-width:1080px;margin:0 auto;padding:24px 28px 60px;line-height:1.45;background:#fff}
-h1{font-size:1.7em;margin:0 0 .2em}h2{font-size:1.3em;margin-top:2.2em;border-bottom:2px solid #dfe5ec;
-padding-bottom:.2em}h3{font-size:1.05em;margin:1.2em 0 .3em}
+h1{font-size:1.7em;margin:0 0 .2em}
+h2{font-size:1.3em;margin-top:2.2em;border-bottom:2px solid #dfe5ec;padding-bottom:.2em}
+h3{font-size:1.05em;margin:1.2em 0 .3em}
 .meta{color:#566270;font-size:.95em}.lead{background:#f3f6f9;border-left:4px solid #3b6ea8;
 padding:12px 16px;margin:18px 0}.good{border-left-color:#3a8f5c}
 img{max-width:100%;height:auto;display:block;margin:10px 0}
@@ -171,9 +172,12 @@ def _theme_cards(result: EmergingThemes) -> str:
         )
         parts.append(
             f'<div class="theme"><h3>{_e(t.name)} <code>{_e(t.code)}</code></h3>'
-            f"<p>In {t.recent_count} of {t.recent_reports} recent reports ({_pct(t.recent_rate)} per 100, "
-            f"95% interval {_pct(t.recent_low)}&ndash;{_pct(t.recent_high)}), against {t.baseline_count} of "
-            f"{t.baseline_reports} before ({_pct(t.baseline_rate)} per 100): {ratio} the baseline rate. "
+            f"<p>In {t.recent_count} of {t.recent_reports} recent reports"
+            f" ({_pct(t.recent_rate)} per 100, "
+            f"95% interval {_pct(t.recent_low)}&ndash;{_pct(t.recent_high)}),"
+            f" against {t.baseline_count} of "
+            f"{t.baseline_reports} before ({_pct(t.baseline_rate)} per 100):"
+            f" {ratio} the baseline rate. "
             f"<span class=small>p = {t.p_value:.2g}, after correction for testing many factors q = "
             f"{t.q_value:.2g}.</span></p>{quotes}</div>"
         )
@@ -189,7 +193,8 @@ def _windows(result: EmergingThemes) -> str:
         else f"everything up to {result.baseline_end}"
     )
     return (
-        f"Recent window {result.recent_start} to {result.recent_end} ({result.recent_reports} reports), "
+        f"Recent window {result.recent_start} to {result.recent_end}"
+        f" ({result.recent_reports} reports), "
         f"compared with {base} ({result.baseline_reports} reports)."
     )
 
@@ -223,7 +228,8 @@ def render_report(summary: ThemeSummary, *, title: str = "Themes from incident r
         out.append(
             "The factors seen most often were "
             + ", ".join(
-                f"{_e(r.name.lower() if r.name != r.code else r.code)} ({_pct(r.rate)} per 100 reports)"
+                f"{_e(r.name.lower() if r.name != r.code else r.code)}"
+                f" ({_pct(r.rate)} per 100 reports)"
                 for r in risk_top
             )
             + ". "
@@ -249,12 +255,14 @@ def render_report(summary: ThemeSummary, *, title: str = "Themes from incident r
             _img(plot_top_factors(s.overall, n=12), "Bar chart of the most frequent factors")
         )
         out.append(
-            "<table><tr><th>Factor</th><th>Code</th><th>Reports</th><th>Per 100</th><th>95% interval</th></tr>"
+            "<table><tr><th>Factor</th><th>Code</th><th>Reports</th><th>Per 100</th>"
+            "<th>95% interval</th></tr>"
         )
         for r in s.overall.rows[:15]:
             out.append(
-                f"<tr><td>{_e(r.name)}</td><td><code>{_e(r.code)}</code></td><td class=n>{r.count}</td>"
-                f"<td class=n>{_pct(r.rate)}</td><td class=n>{_pct(r.rate_low)}&ndash;{_pct(r.rate_high)}</td></tr>"
+                f"<tr><td>{_e(r.name)}</td><td><code>{_e(r.code)}</code></td>"
+                f"<td class=n>{r.count}</td><td class=n>{_pct(r.rate)}</td>"
+                f"<td class=n>{_pct(r.rate_low)}&ndash;{_pct(r.rate_high)}</td></tr>"
             )
         out.append("</table>")
     else:
@@ -282,7 +290,8 @@ def render_report(summary: ThemeSummary, *, title: str = "Themes from incident r
         out.append(_img(plot_emerging(s.emerging), "Recent against baseline rates of factors"))
     out.append(
         _theme_cards(s.emerging)
-        or "<p>No factor rose by more than chance would explain once many factors are tested at once.</p>"
+        or "<p>No factor rose by more than chance would explain once many factors are tested"
+        " at once.</p>"
     )
 
     out.append("<h2>What went well</h2>")
@@ -313,7 +322,8 @@ def render_report(summary: ThemeSummary, *, title: str = "Themes from incident r
         strong = [p for p in s.together.rows if p.q_value <= 0.05 and p.lift > 1][:10]
         if strong:
             out.append(
-                "<table><tr><th>Factor</th><th>With</th><th>Reports with both</th><th>Lift</th></tr>"
+                "<table><tr><th>Factor</th><th>With</th><th>Reports with both</th>"
+                "<th>Lift</th></tr>"
             )
             for p in strong:
                 out.append(
@@ -321,8 +331,9 @@ def render_report(summary: ThemeSummary, *, title: str = "Themes from incident r
                     f"<td class=n>{p.count}</td><td class=n>{p.lift:.1f}</td></tr>"
                 )
             out.append(
-                "</table><p class=small>Lift: how many times more often the two share a report than "
-                "chance would give; pairs listed pass a one-sided Fisher's exact test (q ≤ 0.05).</p>"
+                "</table><p class=small>Lift: how many times more often the two share a report"
+                " than chance would give; pairs listed pass a one-sided Fisher's exact test"
+                " (q ≤ 0.05).</p>"
             )
     else:
         out.append("<p>Too few factors to pair.</p>")
@@ -336,16 +347,17 @@ def render_report(summary: ThemeSummary, *, title: str = "Themes from incident r
 
     out.append("<h2>How to read this report</h2><ul class=small>")
     out.append(
-        "<li>Counts are reports in which a factor was found; a report counts once per factor. Rates are per "
-        "100 reports in the group, with 95% Wilson intervals.</li>"
+        "<li>Counts are reports in which a factor was found; a report counts once per factor."
+        " Rates are per 100 reports in the group, with 95% Wilson intervals.</li>"
     )
     out.append(
-        f"<li>Emerging themes: {_e(s.emerging.test)}; a factor needs at least {s.emerging.min_count} recent "
-        f"reports and q ≤ {s.emerging.alpha}.</li>"
+        f"<li>Emerging themes: {_e(s.emerging.test)}; a factor needs at least"
+        f" {s.emerging.min_count} recent reports and q ≤ {s.emerging.alpha}.</li>"
     )
     out.append(
-        "<li>Reports show what people chose to report: a rise can mean more of the problem, or more "
-        "willingness to report it. Findings are automatic and should be read with the evidence.</li>"
+        "<li>Reports show what people chose to report: a rise can mean more of the problem,"
+        " or more willingness to report it. Findings are automatic and should be read with"
+        " the evidence.</li>"
     )
     out.append("<li>Quoted evidence comes from the redacted text of the reports.</li></ul>")
     out.append("</body></html>")

@@ -139,7 +139,8 @@ MIGRATIONS: tuple[str, ...] = (
         analysed_at      TEXT NOT NULL
     );
     CREATE INDEX analysis_history_incident ON analysis_history(incident_id);
-    INSERT INTO analysis_history (incident_id, taxonomy, taxonomy_version, model_version, analysed_at)
+    INSERT INTO analysis_history
+        (incident_id, taxonomy, taxonomy_version, model_version, analysed_at)
         SELECT i.id, a.taxonomy, a.taxonomy_version, a.model_version, a.analysed_at
         FROM analyses a JOIN incidents i ON i.key = a.incident_key;
     """,
@@ -355,7 +356,8 @@ class IncidentStore:
                         f"{self.path} is a SQLite database but not a humanfactors store"
                     )
                 con.execute(
-                    "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+                    "CREATE TABLE schema_version"
+                    " (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
                 )
                 current = 0
             else:
@@ -405,7 +407,8 @@ class IncidentStore:
                         continue
                     else:
                         raise InputError(
-                            f"IncidentStore.add takes Analysis objects; item {position} is a {type(item).__name__}"
+                            "IncidentStore.add takes Analysis objects;"
+                            f" item {position} is a {type(item).__name__}"
                         )
                     if len(batch) >= _CHUNK:
                         stored += self._write(batch)
@@ -440,14 +443,20 @@ class IncidentStore:
             try:
                 keys = self._keys(ids)
                 # findings reference analyses, which reference incidents: cascades remove them
-                con.executemany("DELETE FROM incidents WHERE key = ?", [(k,) for k in keys.values()])
-                con.executemany("DELETE FROM analysis_history WHERE incident_id = ?", [(i,) for i in ids])
+                con.executemany(
+                    "DELETE FROM incidents WHERE key = ?", [(k,) for k in keys.values()]
+                )
+                con.executemany(
+                    "DELETE FROM analysis_history WHERE incident_id = ?", [(i,) for i in ids]
+                )
                 con.execute("COMMIT")
                 self._writes += 1
             except BaseException as exc:
                 con.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
-                    raise StoreError(f"could not delete from the store {self.path}: {exc}") from None
+                    raise StoreError(
+                        f"could not delete from the store {self.path}: {exc}"
+                    ) from None
                 raise
         return len(keys)
 
@@ -503,12 +512,13 @@ class IncidentStore:
                 )
             )
         con.executemany(
-            "INSERT INTO incidents (id, narrative, event_type, harm, occurred_on, reported_on, setting,"
-            " reporter_role, region, metadata) VALUES (?,?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT (id) DO UPDATE SET narrative = excluded.narrative, event_type = excluded.event_type,"
-            " harm = excluded.harm, occurred_on = excluded.occurred_on, reported_on = excluded.reported_on,"
-            " setting = excluded.setting, reporter_role = excluded.reporter_role, region = excluded.region,"
-            " metadata = excluded.metadata",
+            "INSERT INTO incidents (id, narrative, event_type, harm, occurred_on, reported_on,"
+            " setting, reporter_role, region, metadata) VALUES (?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (id) DO UPDATE SET narrative = excluded.narrative,"
+            " event_type = excluded.event_type, harm = excluded.harm,"
+            " occurred_on = excluded.occurred_on, reported_on = excluded.reported_on,"
+            " setting = excluded.setting, reporter_role = excluded.reporter_role,"
+            " region = excluded.region, metadata = excluded.metadata",
             incident_rows,
         )
         keys = existing if len(existing) == len(ids) else self._keys(ids)
@@ -547,8 +557,9 @@ class IncidentStore:
                     )
                 )
         con.executemany(
-            "INSERT INTO analyses (incident_key, taxonomy, taxonomy_version, model_version, redacted,"
-            " analysed_at, quality_issues, redactions, feedback, schema_version) VALUES (?,?,?,?,?,?,?,?,?,?)"
+            "INSERT INTO analyses (incident_key, taxonomy, taxonomy_version, model_version,"
+            " redacted, analysed_at, quality_issues, redactions, feedback, schema_version)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT (incident_key) DO UPDATE SET taxonomy = excluded.taxonomy,"
             " taxonomy_version = excluded.taxonomy_version, model_version = excluded.model_version,"
             " redacted = excluded.redacted, analysed_at = excluded.analysed_at,"
@@ -612,7 +623,8 @@ class IncidentStore:
             params.append(hm)
         if agency is not None:
             clauses.append(
-                "EXISTS (SELECT 1 FROM incident_agencies g WHERE g.incident_key = i.key AND g.agency = ?)"
+                "EXISTS (SELECT 1 FROM incident_agencies g"
+                " WHERE g.incident_key = i.key AND g.agency = ?)"
             )
             params.append(str(agency))
         if code_prefix is not None:
@@ -623,7 +635,8 @@ class IncidentStore:
                 clauses.append(f"{finding_alias}.code_id IN ({ids})")
             else:
                 clauses.append(
-                    f"EXISTS (SELECT 1 FROM findings f WHERE f.incident_key = i.key AND f.code_id IN ({ids}))"
+                    "EXISTS (SELECT 1 FROM findings f"
+                    f" WHERE f.incident_key = i.key AND f.code_id IN ({ids}))"
                 )
         return " AND ".join(clauses), params
 
@@ -633,7 +646,10 @@ class IncidentStore:
         with self._lock:
             self._check_open()
             where, params = self._where(**filters)
-            sql = f"SELECT count(*) FROM incidents i JOIN analyses a ON a.incident_key = i.key WHERE {where}"
+            sql = (
+                "SELECT count(*) FROM incidents i JOIN analyses a ON a.incident_key = i.key"
+                f" WHERE {where}"
+            )
             return int(self._con.execute(sql, params).fetchone()[0])
 
     def findings(self, **filters: Unpack[QueryFilters]) -> list[StoredFinding]:
@@ -646,9 +662,10 @@ class IncidentStore:
             self._check_open()
             where, params = self._where(finding_alias="f", **filters)
             sql = (
-                "SELECT i.id, c.code, f.confidence, f.source, f.evidence, i.narrative, i.event_date,"
-                " i.region, i.setting, i.event_type, i.harm"
-                " FROM findings f JOIN incidents i ON i.key = f.incident_key JOIN codes c ON c.id = f.code_id"
+                "SELECT i.id, c.code, f.confidence, f.source, f.evidence, i.narrative,"
+                " i.event_date, i.region, i.setting, i.event_type, i.harm"
+                " FROM findings f JOIN incidents i ON i.key = f.incident_key"
+                " JOIN codes c ON c.id = f.code_id"
                 f" WHERE {where} ORDER BY i.event_date, i.id, f.position"
             )
             rows = self._con.execute(sql, params).fetchall()
@@ -692,10 +709,12 @@ class IncidentStore:
                 self._con.execute("BEGIN")
                 try:
                     page = self._con.execute(
-                        "SELECT i.key, i.id, i.narrative, i.event_type, i.harm, i.occurred_on, i.reported_on,"
-                        " i.setting, i.reporter_role, i.region, i.metadata, a.taxonomy, a.taxonomy_version,"
-                        " a.model_version, a.redacted, a.quality_issues, a.redactions, a.feedback, a.schema_version"
-                        f" FROM incidents i JOIN analyses a ON a.incident_key = i.key WHERE {where} AND i.id > ?"
+                        "SELECT i.key, i.id, i.narrative, i.event_type, i.harm, i.occurred_on,"
+                        " i.reported_on, i.setting, i.reporter_role, i.region, i.metadata,"
+                        " a.taxonomy, a.taxonomy_version, a.model_version, a.redacted,"
+                        " a.quality_issues, a.redactions, a.feedback, a.schema_version"
+                        " FROM incidents i JOIN analyses a ON a.incident_key = i.key"
+                        f" WHERE {where} AND i.id > ?"
                         f" ORDER BY i.id LIMIT {_PAGE}",
                         [*params, after],
                     ).fetchall()
@@ -705,14 +724,17 @@ class IncidentStore:
                     for part in _chunks(keys, _IN_CHUNK):
                         marks = ",".join("?" * len(part))
                         for row in self._con.execute(
-                            "SELECT f.incident_key, c.code, f.confidence, f.source, f.evidence, f.explanation,"
-                            " f.rule_ids FROM findings f JOIN codes c ON c.id = f.code_id"
-                            f" WHERE f.incident_key IN ({marks}) ORDER BY f.incident_key, f.position",
+                            "SELECT f.incident_key, c.code, f.confidence, f.source, f.evidence,"
+                            " f.explanation, f.rule_ids"
+                            " FROM findings f JOIN codes c ON c.id = f.code_id"
+                            f" WHERE f.incident_key IN ({marks})"
+                            " ORDER BY f.incident_key, f.position",
                             part,
                         ):
                             findings[row[0]].append(row[1:])
                         for key, agency in self._con.execute(
-                            f"SELECT incident_key, agency FROM incident_agencies WHERE incident_key IN ({marks})"
+                            "SELECT incident_key, agency FROM incident_agencies"
+                            f" WHERE incident_key IN ({marks})"
                             " ORDER BY incident_key, position",
                             part,
                         ):

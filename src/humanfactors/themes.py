@@ -31,8 +31,8 @@ Examples
 ...                     taxonomy="safeguarding", taxonomy_version="1.0.0")
 >>> data = [report(i, "ERR.LAPSE" if i % 2 else "CF.TASK.WORKLOAD") for i in range(6)]
 >>> freq = frequencies(data, by="month")
->>> [(r.group, r.code, r.count, r.rate) for r in freq.rows if r.code == "ERR.LAPSE"]
-[('2024-01', 'ERR.LAPSE', 1, 50.0), ('2024-02', 'ERR.LAPSE', 1, 50.0), ('2024-03', 'ERR.LAPSE', 1, 50.0)]
+>>> [(r.group, r.count, r.rate) for r in freq.rows if r.code == "ERR.LAPSE"]
+[('2024-01', 1, 50.0), ('2024-02', 1, 50.0), ('2024-03', 1, 50.0)]
 """
 
 from __future__ import annotations
@@ -229,7 +229,10 @@ class Cooccurrence(_Result):
     counts: tuple[tuple[int, ...], ...] = ()
 
     def matrix(self, value: Literal["count", "lift"] = "count") -> list[list[float]]:
-        """A codes x codes table of co-occurrence counts or lift (diagonal: the code's count or 1)."""
+        """A codes x codes table of co-occurrence counts or lift.
+
+        The diagonal holds the code's count, or 1 for lift.
+        """
         n = len(self.codes)
         out = [[float(self.counts[i][j]) for j in range(n)] for i in range(n)]
         if value == "lift":
@@ -250,7 +253,10 @@ class EvidenceQuote:
     confidence: float
 
     def __repr__(self) -> str:
-        return f"EvidenceQuote(incident_id={self.incident_id!r}, date={self.date!r}, text=<{len(self.text)} chars>)"
+        return (
+            f"EvidenceQuote(incident_id={self.incident_id!r}, date={self.date!r},"
+            f" text=<{len(self.text)} chars>)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,7 +364,8 @@ def _read_jsonl(path: Path) -> Iterator[Analysis]:
                 yield Analysis.model_validate_json(line)
             except ValueError:
                 raise InputError(
-                    f"{path.name} line {line_no}: not an analysis as 'humanfactors analyse' writes it"
+                    f"{path.name} line {line_no}:"
+                    " not an analysis as 'humanfactors analyse' writes it"
                 ) from None
 
 
@@ -413,7 +420,8 @@ def _base(store: IncidentStore) -> tuple[Any, Any, Any, Any]:
     if cached is not None and cached[0] == token:
         return cached[1]  # type: ignore[no-any-return]
     reports = store._query_flat_ints(
-        "SELECT key, coalesce(CAST(replace(event_date, '-', '') AS INTEGER), 0) FROM incidents ORDER BY key"
+        "SELECT key, coalesce(CAST(replace(event_date, '-', '') AS INTEGER), 0)"
+        " FROM incidents ORDER BY key"
     ).reshape(-1, 2)
     keys, dates = reports[:, 0].copy(), reports[:, 1].copy()
     max_code = store._query("SELECT coalesce(max(id), 0) FROM codes")[0][0]
@@ -504,7 +512,10 @@ def _is_protective(code: str, tax: Taxonomy | None) -> bool:
 
 
 def _periods(dates: Any, by: str) -> tuple[Any, list[str]]:
-    """Period index per date (YYYYMMDD ints) and the period labels ("2024", "2024-03", "2024-Q1")."""
+    """Period index per date (YYYYMMDD ints) and the period labels.
+
+    Labels read "2024", "2024-03" or "2024-Q1".
+    """
     import numpy as np
 
     year, month = dates // 10000, dates // 100 % 100
@@ -547,8 +558,12 @@ def _memberships(
     if by in FIELDS:
         # one row per value with its reports' keys: a few strings parsed in C, not a row per report
         sql = {
-            "agency": "SELECT agency, group_concat(incident_key) FROM incident_agencies GROUP BY agency",
-            "taxonomy": "SELECT taxonomy, group_concat(incident_key) FROM analyses GROUP BY taxonomy",
+            "agency": (
+                "SELECT agency, group_concat(incident_key) FROM incident_agencies GROUP BY agency"
+            ),
+            "taxonomy": (
+                "SELECT taxonomy, group_concat(incident_key) FROM analyses GROUP BY taxonomy"
+            ),
         }.get(by, f"SELECT {by}, group_concat(key) FROM incidents GROUP BY {by}")
         parts: dict[str, Any] = {}
         none = np.ones(data.n, dtype=bool)
