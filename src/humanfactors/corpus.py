@@ -65,7 +65,9 @@ def _load(split: str) -> tuple[CodedIncident, ...]:
             try:
                 out.append(CodedIncident.model_validate(json.loads(line)))
             except ValueError as exc:
-                raise InputError(f"{path.name} line {line_no}: invalid coded report ({type(exc).__name__})") from None
+                raise InputError(
+                    f"{path.name} line {line_no}: invalid coded report ({type(exc).__name__})"
+                ) from None
     return tuple(out)
 
 

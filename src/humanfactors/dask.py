@@ -76,7 +76,9 @@ def _partition_tidy(pdf: Any, model: Any, text_column: str, id_column: str | Non
     rows: list[dict[str, Any]] = []
     for res in _analyse_chunk(analyser, items):
         if isinstance(res, RecordError):
-            rows.append({"incident_id": res.id, "code": None, "source": "error", "evidence": res.error})
+            rows.append(
+                {"incident_id": res.id, "code": None, "source": "error", "evidence": res.error}
+            )
         else:
             rows.extend(tidy_rows(res))
     return pd.DataFrame(rows, columns=TIDY_COLUMNS).astype(
@@ -84,8 +86,8 @@ def _partition_tidy(pdf: Any, model: Any, text_column: str, id_column: str | Non
     )
 
 
-def analyse_dataframe(ddf: Any, *, text_column: str, id_column: str | None = None, model: Any = None,
-                      **options: Any) -> Any:
+def analyse_dataframe(ddf: Any, *, text_column: str, id_column: str | None = None,
+                      model: Any = None, **options: Any) -> Any:
     """Analyse a Dask DataFrame partition-wise into a tidy Dask DataFrame of findings.
 
     Returns one row per finding (columns as :data:`humanfactors.frames.TIDY_COLUMNS`);
@@ -99,15 +101,20 @@ def analyse_dataframe(ddf: Any, *, text_column: str, id_column: str | None = Non
     if text_column not in ddf.columns:
         from .exceptions import InputError
 
-        raise InputError(f"text column {text_column!r} not in the frame; columns are {list(ddf.columns)}")
+        raise InputError(
+            f"text column {text_column!r} not in the frame; columns are {list(ddf.columns)}"
+        )
     shipped = dask.delayed(_resolve_model(model, options.get("taxonomy")), pure=True)  # type: ignore[attr-defined]
     frozen = tuple(sorted(options.items()))
-    meta = pd.DataFrame({c: pd.Series(dtype="float64" if c in ("confidence", "evidence_start", "evidence_end") else "object")
+    numeric = ("confidence", "evidence_start", "evidence_end")
+    meta = pd.DataFrame({c: pd.Series(dtype="float64" if c in numeric else "object")
                          for c in TIDY_COLUMNS})
     return ddf.map_partitions(_partition_tidy, shipped, text_column, id_column, frozen, meta=meta)
 
 
-def _partition_bag(records: Any, model: Any, options: tuple[tuple[str, Any], ...]) -> list[dict[str, Any]]:
+def _partition_bag(
+    records: Any, model: Any, options: tuple[tuple[str, Any], ...]
+) -> list[dict[str, Any]]:
     from .pipeline import _analyse_chunk
 
     analyser = _analyser(model, options)

@@ -49,11 +49,16 @@ def compose_feedback(analysis: Analysis, taxonomy: Taxonomy) -> str:
     if risks:
         lines.append("What we think contributed:")
         for f in risks[:_MAX_FACTORS]:
-            lines.append(f"- {_name(taxonomy, f.code)} ({f.code}), {_strength(f.confidence)}{_quote(f)}.")
+            lines.append(
+                f"- {_name(taxonomy, f.code)} ({f.code}), {_strength(f.confidence)}{_quote(f)}."
+            )
         if len(risks) > _MAX_FACTORS:
             lines.append(f"- and {len(risks) - _MAX_FACTORS} more factor(s) in the full analysis.")
     else:
-        lines.append("We did not recognise a specific human factor in it; the suggestions below may help.")
+        lines.append(
+            "We did not recognise a specific human factor in it;"
+            " the suggestions below may help."
+        )
     if wells:
         lines.append("What went well, and is worth sharing:")
         for f in wells[:_MAX_FACTORS]:

@@ -22,7 +22,7 @@ from .models import Analysis, RecordError
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["FrameAnalysis", "TIDY_COLUMNS", "analyse_frame", "analyses_to_frames"]
+__all__ = ["TIDY_COLUMNS", "FrameAnalysis", "analyse_frame", "analyses_to_frames"]
 
 TIDY_COLUMNS = [
     "incident_id", "code", "confidence", "source", "evidence", "evidence_start", "evidence_end",
@@ -68,7 +68,9 @@ def tidy_rows(analysis: Analysis) -> list[dict[str, Any]]:
     return rows
 
 
-def analyses_to_frames(results: Iterable[Analysis | RecordError], *, codes: Iterable[str] | None = None) -> FrameAnalysis:
+def analyses_to_frames(
+    results: Iterable[Analysis | RecordError], *, codes: Iterable[str] | None = None
+) -> FrameAnalysis:
     """Tidy, wide and error frames from analyses (and error records)."""
     pd = _pandas()
     rows: list[dict[str, Any]] = []
@@ -83,12 +85,16 @@ def analyses_to_frames(results: Iterable[Analysis | RecordError], *, codes: Iter
     tidy = pd.DataFrame(rows, columns=TIDY_COLUMNS)
     all_codes = list(codes) if codes is not None else sorted(set(tidy["code"]))
     if rows:
-        wide = tidy.pivot_table(index="incident_id", columns="code", values="confidence", aggfunc="max")
+        wide = tidy.pivot_table(
+            index="incident_id", columns="code", values="confidence", aggfunc="max"
+        )
     else:
         wide = pd.DataFrame(index=pd.Index([], name="incident_id"))
     wide = wide.reindex(index=pd.Index(ids, name="incident_id"), columns=all_codes).fillna(0.0)
     wide.columns.name = None
-    return FrameAnalysis(tidy, wide.astype(float), pd.DataFrame(errors, columns=["id", "line", "error", "source"]))
+    return FrameAnalysis(
+        tidy, wide.astype(float), pd.DataFrame(errors, columns=["id", "line", "error", "source"])
+    )
 
 
 def analyse_frame(
@@ -125,7 +131,9 @@ def analyse_frame(
     from .pipeline import analyse_many
 
     if text_column not in df.columns:
-        raise InputError(f"text column {text_column!r} not in the frame; columns are {list(df.columns)}")
+        raise InputError(
+            f"text column {text_column!r} not in the frame; columns are {list(df.columns)}"
+        )
     if id_column is not None and id_column not in df.columns:
         raise InputError(f"id column {id_column!r} not in the frame")
     fields = set(Incident.model_fields) - {"id", "narrative", "metadata"}
@@ -137,7 +145,9 @@ def analyse_frame(
             for name in fields & set(df.columns):
                 value = row[name]
                 if value is not None and value == value:  # skip None and NaN
-                    rec[name] = list(value) if name == "agencies" and not isinstance(value, str) else value
+                    rec[name] = (
+                        list(value) if name == "agencies" and not isinstance(value, str) else value
+                    )
             yield line, rec
 
     tax = options.get("taxonomy")

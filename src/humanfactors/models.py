@@ -55,7 +55,7 @@ Code = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 
 
-class EventType(str, Enum):
+class EventType(str, Enum):  # noqa: UP042 - StrEnum would change str() and format() of members
     """What kind of event a report describes."""
 
     INCIDENT = "incident"
@@ -64,7 +64,7 @@ class EventType(str, Enum):
     GOOD_PRACTICE = "good_practice"
 
 
-class Harm(str, Enum):
+class Harm(str, Enum):  # noqa: UP042 - StrEnum would change str() and format() of members
     """The harm that resulted, from none to fatal (ordered)."""
 
     NONE = "none"
@@ -79,7 +79,7 @@ class Harm(str, Enum):
         return list(Harm).index(self)
 
 
-class Source(str, Enum):
+class Source(str, Enum):  # noqa: UP042 - StrEnum would change str() and format() of members
     """Where a finding came from."""
 
     RULE = "rule"
@@ -88,7 +88,7 @@ class Source(str, Enum):
     COMBINED = "combined"  # a rule and the model agreed on the same code
 
 
-class Severity(str, Enum):
+class Severity(str, Enum):  # noqa: UP042 - StrEnum would change str() and format() of members
     """How much a quality issue limits what can be learned from a report."""
 
     INFO = "info"
@@ -98,10 +98,13 @@ class Severity(str, Enum):
 
 def _span_ok(start: int, end: int, text: str, where: str) -> None:
     if not 0 <= start < end:
-        raise ValueError(f"{where}: span must satisfy 0 <= start < end, got start={start}, end={end}")
+        raise ValueError(
+            f"{where}: span must satisfy 0 <= start < end, got start={start}, end={end}"
+        )
     if len(text) != end - start:
         raise ValueError(
-            f"{where}: text has {len(text)} characters but the span {start}..{end} covers {end - start}"
+            f"{where}: text has {len(text)} characters but the span {start}..{end}"
+            f" covers {end - start}"
         )
 
 
@@ -241,7 +244,10 @@ class Incident(BaseModel):
 
     def __repr__(self) -> str:
         kind = self.event_type.value if self.event_type else None
-        return f"Incident(id={self.id!r}, narrative=<{len(self.narrative)} chars>, event_type={kind!r})"
+        return (
+            f"Incident(id={self.id!r}, narrative=<{len(self.narrative)} chars>,"
+            f" event_type={kind!r})"
+        )
 
 
 class CodedEvidence(Evidence):
@@ -286,7 +292,9 @@ class CodedIncident(Incident):
         for ev in spans:
             if ev.end > len(self.narrative) or self.narrative[ev.start : ev.end] != ev.text:
                 what = getattr(ev, "code", None) or getattr(ev, "type", "span")
-                raise ValueError(f"evidence {ev.start}..{ev.end} for {what} does not match the narrative")
+                raise ValueError(
+                    f"evidence {ev.start}..{ev.end} for {what} does not match the narrative"
+                )
         for ev in self.evidence:
             if ev.code not in self.codes:
                 raise ValueError(f"evidence given for {ev.code!r}, which is not among the codes")
@@ -297,7 +305,10 @@ class CodedIncident(Incident):
         return Incident(**self.model_dump(exclude={"codes", "evidence", "pii"}))
 
     def __repr__(self) -> str:
-        return f"CodedIncident(id={self.id!r}, narrative=<{len(self.narrative)} chars>, codes={list(self.codes)!r})"
+        return (
+            f"CodedIncident(id={self.id!r}, narrative=<{len(self.narrative)} chars>,"
+            f" codes={list(self.codes)!r})"
+        )
 
 
 class RecordError(BaseModel):

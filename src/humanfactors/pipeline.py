@@ -155,7 +155,10 @@ class Analyser:
 
             return load_model(model)
         if not hasattr(model, "predict_proba"):
-            raise InputError(f"model must be a fitted classifier, a path, False or None; got {type(model).__name__}")
+            raise InputError(
+                "model must be a fitted classifier, a path, False or None;"
+                f" got {type(model).__name__}"
+            )
         return model
 
     def _resolve_rules(self, rules: Any) -> Any:
@@ -205,7 +208,9 @@ class Analyser:
         texts = [p.narrative for p in prepared]
         model_findings, support = self._model_findings(texts)
         out = []
-        for inc, spans, found, sup in zip(prepared, redactions, model_findings, support, strict=True):
+        for inc, spans, found, sup in zip(
+            prepared, redactions, model_findings, support, strict=True
+        ):
             rule_findings = self._rule_findings(inc, sup)
             findings = self._merge(rule_findings, found, sup)
             issues = self._quality(inc, spans)
@@ -221,11 +226,15 @@ class Analyser:
             )
             from .feedback import compose_feedback
 
-            out.append(analysis.model_copy(update={"feedback": compose_feedback(analysis, self._tax)}))
+            out.append(
+                analysis.model_copy(update={"feedback": compose_feedback(analysis, self._tax)})
+            )
         return out
 
     # -- stages ---------------------------------------------------------------------
-    def _model_findings(self, texts: list[str]) -> tuple[list[list[Finding]], list[dict[str, float] | None]]:
+    def _model_findings(
+        self, texts: list[str]
+    ) -> tuple[list[list[Finding]], list[dict[str, float] | None]]:
         """Model findings per text, and per text each code's probability / threshold."""
         if self._model is None:
             return [[] for _ in texts], [None for _ in texts]
@@ -240,9 +249,12 @@ class Analyser:
         if thresholds is None:
             thresholds = [0.5] * len(classes)
         thresholds = [max(float(t), 1e-9) for t in thresholds]
-        chosen = [[proba[i, j] >= thresholds[j] for j in range(len(classes))] for i in range(len(texts))]
+        chosen = [
+            [proba[i, j] >= thresholds[j] for j in range(len(classes))] for i in range(len(texts))
+        ]
         support: list[dict[str, float] | None] = [
-            {str(c): float(proba[i, j]) / thresholds[j] for j, c in enumerate(classes)} for i in range(len(texts))
+            {str(c): float(proba[i, j]) / thresholds[j] for j, c in enumerate(classes)}
+            for i in range(len(texts))
         ]
         out: list[list[Finding]] = []
         explain = getattr(self._model, "explain", None)
@@ -252,15 +264,24 @@ class Analyser:
                 out.append([])
                 continue
             if best is not None:
-                spans = {c: ([] if best[i] is None else [(best[i][j][0], best[i][j][1], text[best[i][j][0]:best[i][j][1]])])
-                         for j, c in enumerate(classes) if c in codes}
+                spans = {
+                    c: (
+                        []
+                        if best[i] is None
+                        else [(best[i][j][0], best[i][j][1], text[best[i][j][0]:best[i][j][1]])]
+                    )
+                    for j, c in enumerate(classes)
+                    if c in codes
+                }
             else:
                 spans = self._explain(explain, text, codes)
             found = []
             for code in codes:
                 j = classes.index(code)
                 terms = spans.get(code, [])
-                evidence = tuple(Evidence.from_span(text, s, e) for s, e, _ in terms[:_MODEL_EVIDENCE_TERMS])
+                evidence = tuple(
+                    Evidence.from_span(text, s, e) for s, e, _ in terms[:_MODEL_EVIDENCE_TERMS]
+                )
                 explanation = f"classifier probability {proba[i, j]:.2f}"
                 if best is not None:
                     if terms:
@@ -274,7 +295,9 @@ class Analyser:
         return out, support
 
     @staticmethod
-    def _explain(explain: Any, text: str, codes: list[str]) -> dict[str, list[tuple[int, int, str]]]:
+    def _explain(
+        explain: Any, text: str, codes: list[str]
+    ) -> dict[str, list[tuple[int, int, str]]]:
         """Code -> [(start, end, term)] from the model's explanation, best first."""
         if explain is None:
             return {}
@@ -336,7 +359,9 @@ class Analyser:
                 rule_ids=r.rule_ids,
             )
         order = {c: i for i, c in enumerate(self._tax.codes)}
-        return sorted(by_code.values(), key=lambda f: (-f.confidence, order.get(f.code, 1 << 30), f.code))
+        return sorted(
+            by_code.values(), key=lambda f: (-f.confidence, order.get(f.code, 1 << 30), f.code)
+        )
 
     def _quality(self, inc: Incident, spans: tuple[RedactionSpan, ...]) -> list[QualityIssue]:
         if not self.checks:
@@ -350,8 +375,14 @@ class Analyser:
             kinds = sorted({s.entity for s in spans})
             issues.append(QualityIssue(
                 code="CHK.IDENTIFIABLE",
-                message=f"The report contained {len(spans)} personal identifier(s) ({', '.join(kinds)}); they were redacted.",
-                suggestion="Describe people by their role (mum, the child, the health visitor) rather than by name, and leave out addresses, numbers and dates of birth.",
+                message=(
+                    f"The report contained {len(spans)} personal identifier(s)"
+                    f" ({', '.join(kinds)}); they were redacted."
+                ),
+                suggestion=(
+                    "Describe people by their role (mum, the child, the health visitor) rather"
+                    " than by name, and leave out addresses, numbers and dates of birth."
+                ),
                 severity=Severity.WARNING,
                 evidence=tuple(_placeholder_spans(spans, inc.narrative)),
             ))
@@ -395,8 +426,14 @@ def _cached_analyser(taxonomy: Any, model: Any, rules: Any, redact: bool, checks
     except TypeError:
         return Analyser(taxonomy=taxonomy, model=model, rules=rules, redact=redact, checks=checks)
     found = _ANALYSERS.get(key)
-    if found is None or (not isinstance(model, (str, bool, type(None), os.PathLike)) and found.model is not model) \
-            or (not isinstance(rules, (bool, type(None))) and found.rules is not rules):
+    if (
+        found is None
+        or (
+            not isinstance(model, (str, bool, type(None), os.PathLike))
+            and found.model is not model
+        )
+        or (not isinstance(rules, (bool, type(None))) and found.rules is not rules)
+    ):
         found = Analyser(taxonomy=taxonomy, model=model, rules=rules, redact=redact, checks=checks)
         if len(_ANALYSERS) > 8:
             _ANALYSERS.clear()
@@ -476,7 +513,9 @@ def _worker(config: tuple[Any, ...], chunk: list[Item]) -> list[Wire]:
     analyser = _WORKER_ANALYSERS.get(config)
     if analyser is None:
         taxonomy, model_path, rules, redact, checks = config
-        analyser = Analyser(taxonomy=taxonomy, model=model_path, rules=rules, redact=redact, checks=checks)
+        analyser = Analyser(
+            taxonomy=taxonomy, model=model_path, rules=rules, redact=redact, checks=checks
+        )
         _WORKER_ANALYSERS[config] = analyser
     results = _analyse_chunk(analyser, chunk)  # one per item, in order
     return [_to_wire(res, line) for res, (line, _) in zip(results, chunk, strict=True)]
@@ -522,7 +561,10 @@ def _from_wire(item: Wire) -> Analysis | RecordError:
         except Exception:
             rid = None
         prefix = f"line {line}: " if line is not None else ""
-        reason = f"{prefix}the analysis could not be read back from its worker process ({type(exc).__name__})"
+        reason = (
+            f"{prefix}the analysis could not be read back from its worker process"
+            f" ({type(exc).__name__})"
+        )
         return RecordError(id=rid if isinstance(rid, str) else None, line=line, error=reason)
 
 
@@ -599,8 +641,12 @@ def _analyse_parallel(
     config = (tax if taxonomy is not None and not isinstance(taxonomy, str) else taxonomy,
               model_ref, rules, redact, checks)
     try:
-        parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator", pre_dispatch="2*n_jobs")
-        for results in parallel(delayed(_worker)(config, chunk) for chunk in _chunks(items, batch_size)):
+        parallel = Parallel(
+            n_jobs=n_jobs, backend="loky", return_as="generator", pre_dispatch="2*n_jobs"
+        )
+        for results in parallel(
+            delayed(_worker)(config, chunk) for chunk in _chunks(items, batch_size)
+        ):
             for item in results:
                 yield _from_wire(item)
     finally:

@@ -106,7 +106,8 @@ def plot_top_factors(
     if group is None:
         if len(freq.groups) > 1:
             raise InputError(
-                f"these frequencies have {len(freq.groups)} groups ({freq.by}); name the group to draw"
+                f"these frequencies have {len(freq.groups)} groups ({freq.by});"
+                " name the group to draw"
             )
         group = freq.groups[0] if freq.groups else "all"
     rows = sorted((r for r in freq.rows if r.group == group), key=lambda r: (-r.count, r.code))[:n]

@@ -140,7 +140,11 @@ class Taxonomy:
 
         for code, f in raw.items():
             self._factors[code] = f.model_copy(
-                update={"parent": parents[code], "level": levels[code], "polarity": resolve_polarity(code)}
+                update={
+                    "parent": parents[code],
+                    "level": levels[code],
+                    "polarity": resolve_polarity(code),
+                }
             )
             self._children.setdefault(parents[code], []).append(code)
         for code, f in self._factors.items():
@@ -158,7 +162,9 @@ class Taxonomy:
             return code_or_alias
         found = self._alias.get(str(code_or_alias).casefold().strip())
         if found is None:
-            raise UnknownCodeError(str(code_or_alias), self.name, [*self._factors, *self._aliases()])
+            raise UnknownCodeError(
+                str(code_or_alias), self.name, [*self._factors, *self._aliases()]
+            )
         return found
 
     def _aliases(self) -> list[str]:
@@ -252,7 +258,10 @@ class Taxonomy:
         return tuple(c for c in codes if not self._children.get(c))
 
     def at_level(self, code: str, level: int) -> str:
-        """The ancestor-or-self of ``code`` at ``level`` (a code above that level is returned as is)."""
+        """The ancestor-or-self of ``code`` at ``level``.
+
+        A code above that level is returned as is.
+        """
         if level < 1:
             raise ValueError(f"level must be >= 1, got {level}")
         chain = [self.resolve(code), *self.ancestors(code)]
@@ -414,7 +423,10 @@ class Crosswalk:
             target.resolve(m.target)
 
     def __repr__(self) -> str:
-        return f"Crosswalk({self.source.name!r} -> {self.target.name!r}, mappings={len(self.mappings)})"
+        return (
+            f"Crosswalk({self.source.name!r} -> {self.target.name!r},"
+            f" mappings={len(self.mappings)})"
+        )
 
     def map(self, code: str, *, relations: Iterable[str] | None = None) -> tuple[str, ...]:
         """Target codes for a source code or alias (empty when nothing matches)."""
@@ -434,7 +446,10 @@ class Crosswalk:
             self.source,
             [
                 CrosswalkMapping(
-                    source=m.target, target=m.source, relation=flip.get(m.relation, m.relation), note=m.note
+                    source=m.target,
+                    target=m.source,
+                    relation=flip.get(m.relation, m.relation),
+                    note=m.note,
                 )
                 for m in self.mappings
             ],

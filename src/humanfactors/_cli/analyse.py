@@ -17,22 +17,28 @@ HELP = "analyse reports: redaction, rules, classifier and quality checks (JSONL 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="input files, or - for stdin")
-    parser.add_argument("-o", "--output", metavar="OUT", help="write analyses here (default stdout)")
+    parser.add_argument("-o", "--output", metavar="OUT",
+                        help="write analyses here (default stdout)")
     parser.add_argument("--format", choices=["jsonl", "csv", "asrs", "txt"],
                         help="input format (default: from the file suffix; jsonl for stdin)")
     parser.add_argument("--text-column", action="append", metavar="NAME",
                         help="CSV column(s) holding the narrative; several are joined")
     parser.add_argument("--id-column", metavar="NAME", help="CSV column holding the report id")
-    parser.add_argument("--model", metavar="MODEL", help="a saved model file (default: the embedded model)")
+    parser.add_argument("--model", metavar="MODEL",
+                        help="a saved model file (default: the embedded model)")
     parser.add_argument("--no-model", action="store_true", help="rules and checks only")
     parser.add_argument("--no-rules", action="store_true", help="do not apply the built-in rules")
-    parser.add_argument("--taxonomy", metavar="NAME", help="taxonomy name or TOML path (default safeguarding)")
-    parser.add_argument("--no-redact", action="store_true", help="do not redact personal data first")
-    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (-1: all cores)")
+    parser.add_argument("--taxonomy", metavar="NAME",
+                        help="taxonomy name or TOML path (default safeguarding)")
+    parser.add_argument("--no-redact", action="store_true",
+                        help="do not redact personal data first")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="worker processes (-1: all cores)")
     parser.add_argument("--batch-size", type=int, default=64, metavar="N", help="reports per task")
     parser.add_argument("--resume", action="store_true",
                         help="append to OUT, skipping ids already there (after a crash or stop)")
-    parser.add_argument("--errors", metavar="FILE", help="write error records here (default stderr)")
+    parser.add_argument("--errors", metavar="FILE",
+                        help="write error records here (default stderr)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
 
@@ -136,13 +142,15 @@ def run(args: argparse.Namespace) -> int:
     model: Any = False if args.no_model else args.model
     rules: Any = False if args.no_rules else None
     out = _LineWriter(args.output, append=args.resume)
-    err_stream: IO[str] = open(args.errors, "w", encoding="utf-8") if args.errors else sys.stderr
+    # closed in the finally below, unless it is stderr
+    err_stream: IO[str] = open(args.errors, "w", encoding="utf-8") if args.errors else sys.stderr  # noqa: SIM115
     progress = _Progress(not args.quiet)
     codes: Counter[str] = Counter()
     done = failed = 0
     try:
-        results = analyse_many(_records(args, skip), taxonomy=args.taxonomy, model=model, rules=rules,
-                               redact=not args.no_redact, n_jobs=args.jobs, batch_size=args.batch_size)
+        results = analyse_many(_records(args, skip), taxonomy=args.taxonomy, model=model,
+                               rules=rules, redact=not args.no_redact, n_jobs=args.jobs,
+                               batch_size=args.batch_size)
         for result in results:
             if isinstance(result, RecordError):
                 failed += 1
@@ -160,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         top = ", ".join(f"{c} {n}" for c, n in codes.most_common(8)) or "none"
         skipped = f", {len(skip):,} already in OUT" if skip else ""
-        print(f"humanfactors analyse: {done:,} analysed, {failed:,} failed{skipped}; most frequent codes: {top}",
+        print(f"humanfactors analyse: {done:,} analysed, {failed:,} failed{skipped};"
+              f" most frequent codes: {top}",
               file=sys.stderr)
     return 1 if failed else 0

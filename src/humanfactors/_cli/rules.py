@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     for rule in rules:
         phrases = len(rule.patterns) + len(rule.regex)
         out.write(
-            f"{rule.id:<34} {rule.code:<28} {rule.confidence:.2f}  {phrases:>3} patterns  {rule.description}\n"
+            f"{rule.id:<34} {rule.code:<28} {rule.confidence:.2f}  {phrases:>3} patterns"
+            f"  {rule.description}\n"
         )
     out.write(f"{len(rules)} rules for {len(rules.codes)} codes (taxonomy {rules.taxonomy.name})\n")
     return 0

@@ -15,7 +15,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "name",
         nargs="?",
         default=None,
-        help="built-in name (safeguarding, hfacs, asrs) or path to a TOML file; default safeguarding",
+        help="built-in name (safeguarding, hfacs, asrs) or path to a TOML file;"
+        " default safeguarding",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a tree")
     parser.add_argument("--list", action="store_true", help="list the built-in taxonomies")

@@ -84,7 +84,8 @@ def _text(summary: Any) -> str:
     out.append("Most frequent factors (reports, per 100 reports, 95% interval):")
     for r in summary.overall.rows[:10]:
         out.append(
-            f"  {r.code:<28} {r.count:>6}  {r.rate:5.1f}  ({r.rate_low:.1f}-{r.rate_high:.1f})  {r.name}"
+            f"  {r.code:<28} {r.count:>6}  {r.rate:5.1f}"
+            f"  ({r.rate_low:.1f}-{r.rate_high:.1f})  {r.name}"
         )
     if not summary.overall.rows:
         out.append("  none")
@@ -97,7 +98,8 @@ def _text(summary: Any) -> str:
             out.append(f"{label}: no dated reports")
             continue
         out.append(
-            f"{label} (recent {result.recent_start} to {result.recent_end}, {result.recent_reports} reports; "
+            f"{label} (recent {result.recent_start} to {result.recent_end},"
+            f" {result.recent_reports} reports; "
             f"baseline {result.baseline_reports} reports):"
         )
         for t in result.emerging:
@@ -130,7 +132,8 @@ def _text(summary: Any) -> str:
             out.append(f"  {code}:")
             for r in (r for r in summary.comparison.rows if r.code == code):
                 out.append(
-                    f"    {r.group:<28} {r.rate:5.1f} ({r.rate_low:.1f}-{r.rate_high:.1f}), n={r.reports}"
+                    f"    {r.group:<28} {r.rate:5.1f} ({r.rate_low:.1f}-{r.rate_high:.1f}),"
+                    f" n={r.reports}"
                 )
     return "\n".join(out)
 

@@ -17,7 +17,8 @@ evidence that triggered it and a suggestion written for the practitioner who wro
 
 Examples
 --------
->>> [i.code for i in check("The social worker failed to visit; with hindsight the risk was obvious.")]
+>>> text = "The social worker failed to visit; with hindsight the risk was obvious."
+>>> [i.code for i in check(text)]
 ['CHK.HINDSIGHT', 'CHK.BLAME', 'CHK.TOO_SHORT']
 """
 
@@ -83,7 +84,9 @@ _BLAME_WORDS: Final = re.compile(
     r"(?:gross|serious)\s+misconduct|dereliction))(?!\w)",
     re.IGNORECASE,
 )
-_BLAME_VERB: Final = re.compile(r"(?<!\w)(?:failed|neglected|refused|omitted)\s+to(?!\w)", re.IGNORECASE)
+_BLAME_VERB: Final = re.compile(
+    r"(?<!\w)(?:failed|neglected|refused|omitted)\s+to(?!\w)", re.IGNORECASE
+)
 _ROLE_BEFORE: Final = re.compile(
     r"(?<!\w)(?=\w)" + _ROLE + r"\s+(?:\w+\s+){0,2}?\Z", re.IGNORECASE
 )
@@ -279,7 +282,8 @@ def check(
                 "CHK.NO_ANALYSIS",
                 "The report says what happened but not why: no causal or reflective language.",
                 "Add why it happened: what made the actions make sense at the time (workload, "
-                "information available, tools, team, pressures) and what you would want others to learn.",
+                "information available, tools, team, pressures) and what you would want others"
+                " to learn.",
                 [_ev(text, 0, len(text))] if text.strip() else [],
                 Severity.INFO,
             )
@@ -292,10 +296,11 @@ def check(
             issues.append(
                 _issue(
                     "CHK.PROCEDURAL_FIX",
-                    f"All {len(procedural)} recommended action(s) add procedure, training, reminders or recording.",
-                    "These actions only add procedure, training or recording; consider also changing "
-                    "the conditions that made the problem likely (workload, tools, systems, staffing, "
-                    "how information reaches people).",
+                    f"All {len(procedural)} recommended action(s) add procedure, training,"
+                    " reminders or recording.",
+                    "These actions only add procedure, training or recording; consider also"
+                    " changing the conditions that made the problem likely (workload, tools,"
+                    " systems, staffing, how information reaches people).",
                     [_ev(text, a, b) for a, b in procedural[:10]],
                 )
             )
@@ -305,7 +310,8 @@ def check(
         issues.append(
             _issue(
                 "CHK.TOO_SHORT",
-                f"The narrative has {n_words} words; at least {_MIN_WORDS} are needed to learn from it.",
+                f"The narrative has {n_words} words; at least {_MIN_WORDS} are needed to learn"
+                " from it.",
                 "Say what happened, what you expected to happen, what made it hard at the time, "
                 "and what stopped it getting worse.",
                 [_ev(text, 0, len(text))],
@@ -319,8 +325,9 @@ def check(
                 _issue(
                     "CHK.MISSING_FIELDS",
                     f"The report does not record {' or '.join(missing)}.",
-                    "Record whether this was an incident, near miss, unsafe condition or good practice, "
-                    "and what harm resulted (none, low, moderate, severe, fatal), so reports can be compared.",
+                    "Record whether this was an incident, near miss, unsafe condition or good"
+                    " practice, and what harm resulted (none, low, moderate, severe, fatal), so"
+                    " reports can be compared.",
                     severity=Severity.INFO,
                 )
             )
@@ -332,8 +339,8 @@ def check(
             _issue(
                 "CHK.NO_RECOVERY",
                 "A near miss that does not say what stopped the harm.",
-                "Say who or what noticed the problem and what was done to stop it reaching the child: "
-                "recovery is the part of a near miss others can copy.",
+                "Say who or what noticed the problem and what was done to stop it reaching the"
+                " child: recovery is the part of a near miss others can copy.",
                 [_ev(text, 0, len(text))],
             )
         )
