@@ -257,7 +257,9 @@ class TextMultiLabelMixin:
         for key in ("taxonomy", "taxonomy_"):
             value = state.get(key)
             if isinstance(value, dict) and "__taxonomy__" in value:
-                state[key] = _from_mapping(value["__taxonomy__"], str(value.get("source", "<model>")))
+                state[key] = _from_mapping(
+                    value["__taxonomy__"], str(value.get("source", "<model>"))
+                )
             elif isinstance(value, dict) and "__path__" in value:
                 state[key] = Path(value["__path__"])
         super().__setstate__(state)  # type: ignore[misc]
@@ -383,7 +385,8 @@ def word_count_transform(counter: Any, docs: Sequence[str]) -> Any:
     for n in range(min_n, max_n + 1):
         if len(toks) < n:
             break
-        grams = toks if n == 1 else map(" ".join, zip(*(toks[k:] for k in range(n))))
+        # the shifted slices are shorter by design: zip stops at the last whole n-gram
+        grams = toks if n == 1 else map(" ".join, zip(*(toks[k:] for k in range(n)), strict=False))
         col = np.fromiter(map(get, grams, itertools.repeat(-1)), dtype=np.int64)
         starts = doc_of[: len(col)]
         hit = np.flatnonzero((col >= 0) & (starts == doc_of[n - 1 :]))

@@ -20,13 +20,22 @@ _BUILDING = (
     r"|Hall|Apartments|Chambers|Villas|Cottages|Cottage|Farm|Manor|Mill|Works|Wharf)\b"
 )
 _CAPWORD = r"(?:[A-Z][\w'’]*(?:-[A-Za-z][\w'’]*)*)"
-_NOT_ORG = r"(?!(?:Family|Crown|Magistrates'?|Youth|County|Civil|Combined|Coroner['’]?s|High|Supreme|Appeal)\s+Court\b)"
+_NOT_ORG = (
+    r"(?!(?:Family|Crown|Magistrates'?|Youth|County|Civil|Combined|Coroner['’]?s|High|Supreme"
+    r"|Appeal)\s+Court\b)"
+)
 _STREET = rf"{_NOT_ORG}(?:{_CAPWORD}\s+){{1,3}}{_SUFFIX}"
 _NUMBER = r"\d{1,4}[A-Za-z]?(?:\s?[-–]\s?\d{1,4}[A-Za-z]?)?"
-_FLAT = r"(?:Flat|Apartment|Apt\.?|Unit|Room|Maisonette|Studio|Bedsit|Plot)\s+(?:\d{1,4}[A-Za-z]?|[A-Z])\b"
+_FLAT = (
+    r"(?:Flat|Apartment|Apt\.?|Unit|Room|Maisonette|Studio|Bedsit|Plot)"
+    r"\s+(?:\d{1,4}[A-Za-z]?|[A-Z])\b"
+)
 _BUILDING_NAME = rf"(?:{_CAPWORD}\s+){{1,3}}{_BUILDING}"
 # ", Truro" after a street, when the address line ends there or a postcode follows
-_TOWN = r"(?:,\s*[A-Z][a-z]+(?:[ \-](?:[A-Z][a-z]+|upon|on|under|le))*(?=,?\s*[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b))?"
+_TOWN = (
+    r"(?:,\s*[A-Z][a-z]+(?:[ \-](?:[A-Z][a-z]+|upon|on|under|le))*"
+    r"(?=,?\s*[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b))?"
+)
 
 
 # Words one of which every match of a pattern contains (a fast test before the regex).

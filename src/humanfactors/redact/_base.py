@@ -155,7 +155,7 @@ class PatternRecognizer(Recognizer):
         return match.span()
 
     def has_context(self, text: str, start: int) -> bool:
-        """Whether a context word occurs within :attr:`context_window` characters before ``start``."""
+        """Whether a context word is within :attr:`context_window` characters before ``start``."""
         if self._context_re is None:
             return False
         return self._context_re.search(text, max(0, start - self.context_window), start) is not None

@@ -343,13 +343,15 @@ class Redactor:
             raise RedactionError(f"Redactor(threshold=...) must be in [0, 1], got {self.threshold}")
         if not 4 <= self.pseudonym_length <= 32:
             raise RedactionError(
-                f"Redactor(pseudonym_length=...) must be between 4 and 32, got {self.pseudonym_length}"
+                "Redactor(pseudonym_length=...) must be between 4 and 32,"
+                f" got {self.pseudonym_length}"
             )
 
     def __repr__(self) -> str:
         return (
-            f"Redactor(recognizers={[r.id for r in self.recognizers]!r}, allow=<{len(self.allow)}>, "
-            f"deny=<{len(self.deny)}>, entities={sorted(self.entities) if self.entities else None!r}, "
+            f"Redactor(recognizers={[r.id for r in self.recognizers]!r},"
+            f" allow=<{len(self.allow)}>, deny=<{len(self.deny)}>,"
+            f" entities={sorted(self.entities) if self.entities else None!r}, "
             f"keyed={self.pseudonym_key is not None})"
         )
 

@@ -222,13 +222,14 @@ class DateOfBirthRecognizer(PatternRecognizer):
             r"(?P<value>" + DATE + ")",
             0.9,
             re.I,
-            needs=_BIRTH_WORDS + ("b.",),
+            needs=(*_BIRTH_WORDS, "b."),
         ),
         Pattern(
             "corrected_date",
             r"(?:\bd\.?o\.?b\b\.?|\bdate\s+of\s+birth\b|\bborn\b|\bbirthday\b)[^.\n]{0,40}?"
             + DATE
-            + r"\s*(?:,\s*)?(?:instead\s+of|rather\s+than|not|or|and|but|corrected\s+to|changed\s+to)"
+            + r"\s*(?:,\s*)?(?:instead\s+of|rather\s+than|not|or|and|but"
+            r"|corrected\s+to|changed\s+to)"
             r"\s+(?:the\s+)?(?:correct\s+|right\s+|actual\s+)?(?P<value>" + DATE + ")",
             0.85,
             re.I,

@@ -51,8 +51,9 @@ INSTITUTIONS = _words(
     """council authority services service department team hub front door mash police
     constabulary court courts hospital ward unit clinic centre center surgery practice
     school schools academy college primary secondary junior infants infant high grammar
-    church chapel mosque temple gurdwara synagogue library station airport nursery university trust board partnership agency
-    agencies office probation prison charity nhs ofsted cafcass camhs barnardo barnardos
+    church chapel mosque temple gurdwara synagogue library station airport nursery university
+    trust board partnership agency agencies office probation prison charity nhs ofsted cafcass
+    camhs barnardo barnardos
     nspcc childline samaritans refuge women's aid shelter foodbank home homes house
     conference meeting meetings group plan plans order orders protection review reviews
     panel strategy assessment section act acts regulations guidance procedures procedure

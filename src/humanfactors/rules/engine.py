@@ -315,7 +315,10 @@ class Rule:
         return out
 
     def __repr__(self) -> str:
-        return f"Rule(id={self.id!r}, code={self.code!r}, patterns={len(self.patterns) + len(self.regex)})"
+        return (
+            f"Rule(id={self.id!r}, code={self.code!r},"
+            f" patterns={len(self.patterns) + len(self.regex)})"
+        )
 
 
 def _narrative(text: str | Incident) -> str:
@@ -1098,7 +1101,10 @@ class CoverageReport:
 
     def table(self) -> str:
         """A fixed-width table, one row per rule."""
-        head = f"{'rule':<40} {'code':<26} {'fired':>6} {'cover':>6} {'overlap':>7} {'conflict':>8} {'acc':>5} {'faults':>6}"
+        head = (
+            f"{'rule':<40} {'code':<26} {'fired':>6} {'cover':>6} {'overlap':>7}"
+            f" {'conflict':>8} {'acc':>5} {'faults':>6}"
+        )
         lines = [head, "-" * len(head)]
         for r in self.rules:
             acc = "-" if r.accuracy is None else f"{r.accuracy:.2f}"
@@ -1545,7 +1551,8 @@ def _parse_rule_file(blob: bytes, source: str) -> tuple[list[Rule], str | None]:
         unknown = set(item) - _RULE_KEYS
         if unknown:
             raise RuleError(
-                f"{where}: rule {rid!r}: unknown keys {sorted(unknown)}; allowed: {sorted(_RULE_KEYS)}"
+                f"{where}: rule {rid!r}: unknown keys {sorted(unknown)};"
+                f" allowed: {sorted(_RULE_KEYS)}"
             )
         for key in ("id", "code"):
             if not isinstance(item.get(key), str):
