@@ -16,7 +16,12 @@ class WordCoder(BaseEstimator):  # type: ignore[misc]
     """
 
     def __init__(
-        self, *, taxonomy: Any = None, threshold: float = 0.5, random_state: int = 0, n_jobs: Any = None
+        self,
+        *,
+        taxonomy: Any = None,
+        threshold: float = 0.5,
+        random_state: int = 0,
+        n_jobs: Any = None,
     ):
         self.taxonomy = taxonomy
         self.threshold = threshold

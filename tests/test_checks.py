@@ -54,7 +54,8 @@ def test_checks_fire(text: str, code: str) -> None:
     "text, code",
     [
         (
-            "The team shared the view that the family was coping at the time, based on what was known.",
+            "The team shared the view that the family was coping at the time,"
+            " based on what was known.",
             "CHK.HINDSIGHT",
         ),
         (
@@ -86,11 +87,13 @@ def test_no_analysis_on_a_purely_descriptive_report() -> None:
     "actions, fires",
     [
         (
-            "Recommendation: all staff will be reminded of the procedure and attend refresher training.",
+            "Recommendation: all staff will be reminded of the procedure"
+            " and attend refresher training.",
             True,
         ),
         (
-            "Recommendation: staff will be reminded of the procedure, and caseloads will be reduced to 18.",
+            "Recommendation: staff will be reminded of the procedure,"
+            " and caseloads will be reduced to 18.",
             False,
         ),
         ("Recommendation: the system will be changed so the alert shows on the front page.", False),

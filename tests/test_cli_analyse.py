@@ -21,7 +21,8 @@ def test_analyse_examples_to_file(tmp_path):
     out = tmp_path / "out.jsonl"
     assert main(["analyse", str(EXAMPLES), "-o", str(out), *FAST]) == 0
     rows = read_jsonl(out)
-    assert [r["incident"]["id"] for r in rows] == [json.loads(x)["id"] for x in EXAMPLES.read_text().splitlines()]
+    expected = [json.loads(x)["id"] for x in EXAMPLES.read_text().splitlines()]
+    assert [r["incident"]["id"] for r in rows] == expected
     assert all(r["taxonomy"] == "safeguarding" for r in rows)
 
 
@@ -73,7 +74,9 @@ def test_missing_input_is_exit_2(tmp_path, capsys):
 
 def test_csv_with_text_columns(tmp_path):
     src = tmp_path / "in.csv"
-    src.write_text("ref,what,why\nR1,I forgot to send the referral.,I was covering two caseloads.\nR2,,\n")
+    src.write_text(
+        "ref,what,why\nR1,I forgot to send the referral.,I was covering two caseloads.\nR2,,\n"
+    )
     out, errs = tmp_path / "out.jsonl", tmp_path / "err.jsonl"
     code = main(["analyse", str(src), "--text-column", "what", "--text-column", "why",
                  "--id-column", "ref", "-o", str(out), "--errors", str(errs), *FAST])
@@ -88,7 +91,9 @@ def test_txt_lines_from_stdin(monkeypatch, capsys):
     import io
     import sys
 
-    monkeypatch.setattr(sys, "stdin", io.StringIO("I forgot the visit.\n\nNobody challenged the plan.\n"))
+    monkeypatch.setattr(
+        sys, "stdin", io.StringIO("I forgot the visit.\n\nNobody challenged the plan.\n")
+    )
     assert main(["analyse", "-", "--format", "txt", *FAST]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2
 
@@ -97,7 +102,8 @@ def test_txt_lines_from_stdin(monkeypatch, capsys):
 def test_jobs_2_matches_jobs_1(tmp_path):
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     assert main(["analyse", str(EXAMPLES), "-o", str(a), *FAST]) == 0
-    assert main(["analyse", str(EXAMPLES), "-o", str(b), "--jobs", "2", "--batch-size", "2", *FAST]) == 0
+    parallel = ["--jobs", "2", "--batch-size", "2"]
+    assert main(["analyse", str(EXAMPLES), "-o", str(b), *parallel, *FAST]) == 0
     assert read_jsonl(a) == read_jsonl(b)
 
 

@@ -32,7 +32,9 @@ class CliWordCoder(WordCoder):
         self, *, taxonomy: Any = "safeguarding", threshold: float = 0.6, random_state: int = 0,
         n_jobs: Any = None,
     ):
-        super().__init__(taxonomy=taxonomy, threshold=threshold, random_state=random_state, n_jobs=n_jobs)
+        super().__init__(
+            taxonomy=taxonomy, threshold=threshold, random_state=random_state, n_jobs=n_jobs
+        )
 
 
 @pytest.fixture
@@ -293,10 +295,9 @@ def test_end_to_end_train_then_evaluate_held_out(
     assert report["n"] == 60 and report["method"] == "held-out"
     assert 0.0 <= report["micro_f1"] <= 1.0 and report["p_at_1"] is not None
     # the CLI figures are those of the library on the same model and data
-    from humanfactors.persistence import load_model
-
     from humanfactors.evaluate import evaluate_model
     from humanfactors.io import load_labelled
+    from humanfactors.persistence import load_model
 
     data = load_labelled(test, taxonomy="safeguarding")
     direct = evaluate_model(load_model(model_path), data.texts, data.labels)

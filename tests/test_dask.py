@@ -40,7 +40,8 @@ def test_dataframe_on_local_cluster_matches_local(client):
     assert sorted(errors.incident_id) == ["r11", "r3", "r7"]
     found = tidy[tidy.source != "error"].reset_index(drop=True)
     local = analyse_frame(df, text_column="text", id_column="id", model=False).tidy
-    assert found[["incident_id", "code"]].values.tolist() == local[["incident_id", "code"]].values.tolist()
+    columns = ["incident_id", "code"]
+    assert found[columns].values.tolist() == local[columns].values.tolist()
 
 
 @pytest.mark.slow

@@ -45,7 +45,9 @@ def test_built_once_and_cached_on_disk(cache):
     assert path.parent == cache and path.exists()
     assert default_model() is model  # in-process cache
     assert set(model.classes_) <= set(__import__("humanfactors").load_taxonomy().leaves())
-    codes = model.predict_codes(["I forgot to send the referral; it slipped my mind during a busy duty shift."])
+    codes = model.predict_codes(
+        ["I forgot to send the referral; it slipped my mind during a busy duty shift."]
+    )
     assert "ERR.LAPSE" in codes[0]
 
 

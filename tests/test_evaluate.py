@@ -23,9 +23,6 @@ from humanfactors.evaluate import (
 from humanfactors.exceptions import InputError, UnknownCodeError
 from stand_ins import WordCoder
 
-
-
-
 TEXTS = [
     "forgot to send the referral",
     "forgot the visit entirely",

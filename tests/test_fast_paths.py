@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from humanfactors._features import TOKEN_PATTERN, char_wb_transform, word_count_transform
@@ -20,7 +19,9 @@ TRAIN = [
     "We all agreed quickly; nobody wanted to be the one to disagree.",
     "Ça va: naïve façade, coöperate — ſ and İ are odd letters.",
 ]
-_WORDS = ["forgot", "plan", "school", "HV", "challenge", "ça", "naïve", "İ", "ſ", "the", "qqhfsepqq"]
+_WORDS = [
+    "forgot", "plan", "school", "HV", "challenge", "ça", "naïve", "İ", "ſ", "the", "qqhfsepqq"
+]
 docs = st.lists(
     st.lists(st.sampled_from(_WORDS), max_size=12).map(" ".join) | st.text(max_size=40),
     min_size=1,
@@ -187,7 +188,7 @@ def test_raw_regexes_find_what_finditer_finds(words, sep):
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.sampled_from(list(".!?'\"’”)] \n\tabcDrJ_1²ſİ") + ["Dr", "e.g", ". ", "x" * 14]),
+@given(st.lists(st.sampled_from([*".!?'\"’”)] \n\tabcDrJ_1²ſİ", "Dr", "e.g", ". ", "x" * 14]),
                 max_size=30).map("".join))
 def test_sentence_boundary_scan_equals_the_plain_pattern(text):
     from humanfactors.rules import _text

@@ -12,7 +12,11 @@ from humanfactors.frames import TIDY_COLUMNS, analyse_frame  # noqa: E402
 def test_tidy_and_wide_frames():
     df = pd.DataFrame({
         "ref": ["a", "b", "c"],
-        "text": ["I forgot to send the referral.", "Nothing of note happened on the visit today at all.", None],
+        "text": [
+            "I forgot to send the referral.",
+            "Nothing of note happened on the visit today at all.",
+            None,
+        ],
         "region": ["London", "North East", "London"],
     })
     res = analyse_frame(df, text_column="text", id_column="ref", model=False)

@@ -61,7 +61,7 @@ def test_unknown_field_refused():
 
 
 def test_occurred_after_reported_is_refused():
-    with pytest.raises(ValidationError, match="occurred_on .* is after reported_on"):
+    with pytest.raises(ValidationError, match=r"occurred_on .* is after reported_on"):
         Incident(id="x", narrative="t", occurred_on=date(2025, 3, 2), reported_on=date(2025, 3, 1))
 
 
@@ -72,7 +72,9 @@ def test_errors_and_reprs_never_show_the_narrative():
         Incident(id="x", narrative=SECRET, harm="unknown-harm")
     assert SECRET not in str(info.value)
     with pytest.raises(ValidationError) as info2:
-        Incident(id="x", narrative=SECRET, occurred_on=date(2025, 3, 2), reported_on=date(2025, 1, 1))
+        Incident(
+            id="x", narrative=SECRET, occurred_on=date(2025, 3, 2), reported_on=date(2025, 1, 1)
+        )
     assert SECRET not in str(info2.value)
     ev = Evidence(start=0, end=len(SECRET), text=SECRET)
     assert SECRET not in repr(ev)
@@ -140,7 +142,11 @@ def incidents(draw):
     if occurred and reported and occurred > reported:
         occurred, reported = reported, occurred
     return Incident(
-        id=draw(st.text(st.characters(min_codepoint=33, max_codepoint=0x2FFF, blacklist_categories=("Cs",)), min_size=1, max_size=20)),
+        id=draw(st.text(
+            st.characters(min_codepoint=33, max_codepoint=0x2FFF, blacklist_categories=("Cs",)),
+            min_size=1,
+            max_size=20,
+        )),
         narrative=narrative,
         event_type=draw(st.none() | st.sampled_from(EventType)),
         harm=draw(st.none() | st.sampled_from(Harm)),
@@ -148,7 +154,11 @@ def incidents(draw):
         reported_on=reported,
         setting=draw(st.none() | st.text(max_size=30)),
         agencies=tuple(draw(st.lists(st.text(max_size=20), max_size=3))),
-        metadata=draw(st.dictionaries(st.text(max_size=8), st.none() | st.integers() | st.text(max_size=10) | st.booleans(), max_size=3)),
+        metadata=draw(st.dictionaries(
+            st.text(max_size=8),
+            st.none() | st.integers() | st.text(max_size=10) | st.booleans(),
+            max_size=3,
+        )),
     )
 
 
@@ -167,9 +177,14 @@ def analyses(draw):
             evidence=(Evidence.from_span(inc.narrative, s, e),),
             explanation=draw(st.text(max_size=40)),
         ))
-    issues = [QualityIssue(code="CHK.TOO_SHORT", message="short", suggestion="say more")] if draw(st.booleans()) else []
+    issues = (
+        [QualityIssue(code="CHK.TOO_SHORT", message="short", suggestion="say more")]
+        if draw(st.booleans())
+        else []
+    )
     return Analysis(incident=inc, findings=tuple(findings), quality_issues=tuple(issues),
-                    taxonomy="safeguarding", taxonomy_version="1.0.0", feedback=draw(st.text(max_size=40)))
+                    taxonomy="safeguarding", taxonomy_version="1.0.0",
+                    feedback=draw(st.text(max_size=40)))
 
 
 @given(incidents())
@@ -187,7 +202,9 @@ def test_analysis_json_round_trip_is_exact(an):
 
 def test_record_error_shape():
     err = RecordError(id="7", line=3, error="line 3: field 'narrative' is empty")
-    assert json.loads(err.model_dump_json(exclude_none=True)) == {"id": "7", "line": 3, "error": "line 3: field 'narrative' is empty"}
+    assert json.loads(err.model_dump_json(exclude_none=True)) == {
+        "id": "7", "line": 3, "error": "line 3: field 'narrative' is empty"
+    }
 
 
 def test_json_schema_validates_real_documents():
@@ -196,7 +213,10 @@ def test_json_schema_validates_real_documents():
     inc = Incident.from_text("I forgot the visit.", harm="none")
     an = Analysis(incident=inc, taxonomy="safeguarding", taxonomy_version="1")
     v = jsonschema.Draft202012Validator(schema)
-    v.validate({"Incident": json.loads(inc.model_dump_json()), "Analysis": json.loads(an.model_dump_json())})
+    v.validate({
+        "Incident": json.loads(inc.model_dump_json()),
+        "Analysis": json.loads(an.model_dump_json()),
+    })
     with pytest.raises(jsonschema.ValidationError):
         v.validate({"Incident": {"id": "x", "narrative": "t", "harm": "catastrophic"}})
 

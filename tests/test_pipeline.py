@@ -24,7 +24,9 @@ class KeywordModel:
         self.classes_ = np.array(sorted(keywords))
 
     def predict_proba(self, texts):
-        return np.array([[0.9 if self.keywords[c] in t.lower() else 0.1 for c in self.classes_] for t in texts])
+        return np.array(
+            [[0.9 if self.keywords[c] in t.lower() else 0.1 for c in self.classes_] for t in texts]
+        )
 
     def predict(self, texts):
         return (self.predict_proba(texts) >= 0.5).astype(int)
@@ -35,7 +37,10 @@ def examples():
 
 
 def test_analyse_text_gives_valid_analysis_with_exact_evidence():
-    a = analyse("I forgot to send the referral to the school. I was holding 31 cases at the time.", model=False)
+    a = analyse(
+        "I forgot to send the referral to the school. I was holding 31 cases at the time.",
+        model=False,
+    )
     assert isinstance(a, Analysis)
     assert a.taxonomy == "safeguarding" and a.taxonomy_version
     assert "ERR.LAPSE" in a.codes
@@ -79,7 +84,8 @@ def test_rule_and_model_findings_merge_with_noisy_or():
 
 def test_model_only_finding_has_model_source():
     model = KeywordModel({"CF.ORG.FUNDING": "budget"})
-    a = Analyser(model=model, rules=False, redact=False, checks=False).analyse("The budget was cut.")
+    analyser = Analyser(model=model, rules=False, redact=False, checks=False)
+    a = analyser.analyse("The budget was cut.")
     assert [(f.code, f.source) for f in a.findings] == [("CF.ORG.FUNDING", Source.MODEL)]
     assert a.findings[0].confidence == pytest.approx(0.9)
 
@@ -107,7 +113,9 @@ def test_bad_model_argument_is_refused():
 
 
 def test_analyse_many_keeps_order_and_reports_errors():
-    recs = [*examples(), {"id": "bad", "narrative": "   "}, 17, {"narrative": "I forgot the visit."}]
+    recs = [
+        *examples(), {"id": "bad", "narrative": "   "}, 17, {"narrative": "I forgot the visit."}
+    ]
     out = list(analyse_many(recs, model=False, batch_size=2))
     assert len(out) == len(recs)
     ids = [o.incident_id if isinstance(o, Analysis) else o.id for o in out]
@@ -121,7 +129,9 @@ def test_analyse_many_keeps_order_and_reports_errors():
 
 def test_error_records_do_not_quote_the_text():
     secret = "Kirsty Mellor lives at 12 Acacia Road"
-    out = list(analyse_many([{"id": "x", "narrative": secret, "harm": "catastrophic"}], model=False))
+    out = list(
+        analyse_many([{"id": "x", "narrative": secret, "harm": "catastrophic"}], model=False)
+    )
     assert isinstance(out[0], RecordError) and "harm" in out[0].error
     assert "Kirsty" not in out[0].model_dump_json()
 

@@ -39,7 +39,8 @@ def test_import_is_cheap_and_loads_no_heavy_modules():
     code = (
         "import sys, time; t = time.perf_counter(); import humanfactors; "
         "t = time.perf_counter() - t; "
-        "heavy = [m for m in ('sklearn', 'pandas', 'matplotlib', 'scipy', 'dask', 'pydantic') if m in sys.modules]; "
+        "heavy = [m for m in ('sklearn', 'pandas', 'matplotlib', 'scipy', 'dask', 'pydantic')"
+        " if m in sys.modules]; "
         "print(heavy, t)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

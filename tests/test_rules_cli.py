@@ -14,7 +14,8 @@ def test_check_text_and_jsonl(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     src = tmp_path / "in.txt"
     src.write_text(
         "The social worker failed to visit. In hindsight it was obvious.\n"
-        '{"id": "a1", "narrative": "It was a near miss.", "event_type": "near_miss", "codes": ["ERR.SLIP"]}\n'
+        '{"id": "a1", "narrative": "It was a near miss.", "event_type": "near_miss",'
+        ' "codes": ["ERR.SLIP"]}\n'
         '{"id": "bad", "narrative": ""}\n'
         "\n",
         encoding="utf-8",

@@ -308,7 +308,8 @@ def test_from_toml_loads_and_validates(tmp_path: Path) -> None:
     "body, needle",
     [
         (
-            '[[rules]]\nid = "a"\ncode = "ERR.LAPSE"\npatterns = ["x"]\n\n[[rules]]\nid = "b"\ncode = "ERR.LAPSE"\npatterns = ["(bad"]\n',
+            '[[rules]]\nid = "a"\ncode = "ERR.LAPSE"\npatterns = ["x"]\n\n'
+            '[[rules]]\nid = "b"\ncode = "ERR.LAPSE"\npatterns = ["(bad"]\n',
             ":6: rule 'b'",
         ),
         (
@@ -317,7 +318,8 @@ def test_from_toml_loads_and_validates(tmp_path: Path) -> None:
         ),
         ('[[rules]]\nid = "a"\ncode = "ERR.LAPSE"\npatterns = "x"\n', "list of strings"),
         (
-            '[[rules]]\nid = "a"\ncode = "ERR.LAPSE"\npatterns = ["x"]\n[[rules]]\nid = "a"\ncode = "ERR.SLIP"\npatterns = ["y"]\n',
+            '[[rules]]\nid = "a"\ncode = "ERR.LAPSE"\npatterns = ["x"]\n'
+            '[[rules]]\nid = "a"\ncode = "ERR.SLIP"\npatterns = ["y"]\n',
             "duplicate",
         ),
         ("[[rules]\n", "invalid TOML"),

@@ -281,10 +281,14 @@ def test_skops_round_trip_with_the_class_trusted(fitted: SentenceEvidenceClassif
 def test_batch_evidence_matches_explain() -> None:
     from humanfactors.sentence_model import SentenceEvidenceClassifier
 
-    texts = ["I forgot the referral. The weather was fine.", "No interpreter was booked. Dad translated."] * 6
+    texts = [
+        "I forgot the referral. The weather was fine.",
+        "No interpreter was booked. Dad translated.",
+    ] * 6
     codes = [["ERR.LAPSE"], ["FAM.LANGUAGE"]] * 6
     evidence = [[("ERR.LAPSE", 0, 22)], [("FAM.LANGUAGE", 0, 26)]] * 6
-    clf = SentenceEvidenceClassifier(cv=3, blend=0.0, char_ngram_range=None).fit(texts, codes, evidence=evidence)
+    clf = SentenceEvidenceClassifier(cv=3, blend=0.0, char_ngram_range=None)
+    clf = clf.fit(texts, codes, evidence=evidence)
     new = ["The weather was fine. She forgot the referral.", "", "Dad translated for mum."]
     proba, best = clf.predict_proba_with_evidence(new)
     assert np.allclose(proba, clf.predict_proba(new))

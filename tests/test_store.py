@@ -266,13 +266,14 @@ def test_migrates_a_version_1_store(tmp_path: Path):
         con.execute(statement)
     con.execute("INSERT INTO schema_version VALUES (1, '2024-01-01T00:00:00+00:00')")
     con.execute(
-        "INSERT INTO incidents (id, narrative, occurred_on, region) VALUES ('old', ?, '2023-05-01', 'London')",
+        "INSERT INTO incidents (id, narrative, occurred_on, region)"
+        " VALUES ('old', ?, '2023-05-01', 'London')",
         (NARRATIVE,),
     )
     con.execute("INSERT INTO codes (code) VALUES ('ERR.LAPSE')")
     con.execute(
-        "INSERT INTO analyses VALUES (1, 'safeguarding', '0.9', 'm-0', 0, '2024-01-01T00:00:00+00:00',"
-        " '[]', '[]', '', 1)"
+        "INSERT INTO analyses VALUES (1, 'safeguarding', '0.9', 'm-0', 0,"
+        " '2024-01-01T00:00:00+00:00', '[]', '[]', '', 1)"
     )
     con.execute("INSERT INTO findings VALUES (1, 0, 1, 0.8, 'rule', '[[2, 8]]', '', '[]')")
     con.commit()
@@ -377,8 +378,9 @@ WRITER = textwrap.dedent("""
     def make(i):
         inc = Incident(id=f"w{{i:07d}}", narrative="I forgot the visit. " * 3, region="London",
                        occurred_on=date(2024, 1 + i % 12, 1))
-        return Analysis(incident=inc, findings=[Finding(code="ERR.LAPSE", confidence=0.9, source="rule"),
-                                                Finding(code="CF.TASK.WORKLOAD", confidence=0.6, source="model")],
+        findings = [Finding(code="ERR.LAPSE", confidence=0.9, source="rule"),
+                    Finding(code="CF.TASK.WORKLOAD", confidence=0.6, source="model")]
+        return Analysis(incident=inc, findings=findings,
                         taxonomy="safeguarding", taxonomy_version="1.0.0")
     items = [make(i) for i in range(batch * batches)]
     with IncidentStore(path) as store:

@@ -191,7 +191,8 @@ def test_wilson_interval_known_values(k: int, n: int, lo: float, hi: float):
 
 def test_benjamini_hochberg_matches_the_step_up_rule():
     p = [0.01, 0.04, 0.03, 0.20, 0.005]
-    # sorted: .005 .01 .03 .04 .20 -> x5/1 .025, x5/2 .025, x5/3 .05, x5/4 .05, .20 (monotone from the top)
+    # sorted: .005 .01 .03 .04 .20 -> x5/1 .025, x5/2 .025, x5/3 .05, x5/4 .05, .20
+    # (monotone from the top)
     assert np.allclose(benjamini_hochberg(p), [0.025, 0.05, 0.05, 0.20, 0.025])
     assert benjamini_hochberg([]).size == 0
 
