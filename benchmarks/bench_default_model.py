@@ -55,7 +55,8 @@ def scores(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]) -> dict[s
     return {
         "micro_f1": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
         "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
-        "per_label": {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+        "per_label": {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
+                          "support": int(s[i])}
                       for i, c in enumerate(classes)},
     }
 
@@ -70,10 +71,10 @@ def main() -> None:
 
     from humanfactors._default import build_default_model, training_data
     from humanfactors.classifier import HumanFactorsClassifier
-    from humanfactors.sentence_model import SentenceEvidenceClassifier
     from humanfactors.corpus import load_corpus
     from humanfactors.redact import Redactor
     from humanfactors.rules import RuleSet
+    from humanfactors.sentence_model import SentenceEvidenceClassifier
     from humanfactors.taxonomy import load_taxonomy
 
     classes = list(load_taxonomy().leaves())
@@ -112,7 +113,9 @@ def main() -> None:
         r.fit([train_texts[i] for i in tr], [train_labels[i] for i in tr])
         oof_report[va] = indicator(r.predict_codes([train_texts[i] for i in va]), classes)
     y_train = indicator(train_labels, classes)
-    rules_train = indicator([sorted({f.code for f in rules.apply(t)}) for t in train_texts], classes)
+    rules_train = indicator(
+        [sorted({f.code for f in rules.apply(t)}) for t in train_texts], classes
+    )
 
     # bare scikit-learn baseline
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -120,8 +123,10 @@ def main() -> None:
     from sklearn.multiclass import OneVsRestClassifier
     from sklearn.pipeline import make_pipeline
 
-    bare = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-                         OneVsRestClassifier(LogisticRegression(max_iter=1000, class_weight="balanced")))
+    bare = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+        OneVsRestClassifier(LogisticRegression(max_iter=1000, class_weight="balanced")),
+    )
     bare.fit(train_texts, y_train)
     y_bare = (bare.predict_proba(test_texts) >= 0.5).astype(int)
 
@@ -133,22 +138,28 @@ def main() -> None:
         "test_bare_sklearn": scores(y_test, y_bare, classes),
         "cv_model": scores(y_train, oof, classes),
         "cv_model_plus_rules": scores(y_train, np.maximum(oof, rules_train), classes),
-        "cv_pipeline_merge": scores(y_train, fuse(oof_ratio, rules_train, DEFAULT_RULE_SUPPORT), classes),
+        "cv_pipeline_merge": scores(
+            y_train, fuse(oof_ratio, rules_train, DEFAULT_RULE_SUPPORT), classes
+        ),
         "cv_report_level_classifier": scores(y_train, oof_report, classes),
         "n_train": len(train_texts), "n_test": len(test), "fit_seconds": fit_s,
     }
     code = ("import time; t=time.perf_counter(); from humanfactors import default_model; "
-            "m=default_model(); m.predict_codes(['I forgot to send the referral.']); print(time.perf_counter()-t)")
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)  # make sure it is cached
+            "m=default_model(); m.predict_codes(['I forgot to send the referral.']); "
+            "print(time.perf_counter()-t)")
+    # make sure it is cached
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
     results["fresh_process_first_prediction_s"] = min(
-        float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+        float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                             text=True).stdout)
         for _ in range(3))
     if args.json:
         print(json.dumps(results, indent=2))
         return
     print(f"train {len(train_texts)} reports, test {len(test)}; default model fit {fit_s:.1f} s")
-    rows = ["test_rules", "test_model", "test_model_plus_rules", "test_pipeline_merge", "test_bare_sklearn",
-            "cv_model", "cv_model_plus_rules", "cv_pipeline_merge", "cv_report_level_classifier"]
+    rows = ["test_rules", "test_model", "test_model_plus_rules", "test_pipeline_merge",
+            "test_bare_sklearn", "cv_model", "cv_model_plus_rules", "cv_pipeline_merge",
+            "cv_report_level_classifier"]
     for key in rows:
         r = results[key]
         print(f"{key:24s} micro-F1 {r['micro_f1']:.3f}  macro-F1 {r['macro_f1']:.3f}")  # type: ignore[index]
@@ -164,7 +175,10 @@ def main() -> None:
                   f"micro-F1 {r['micro_f1']:.3f}  macro-F1 {r['macro_f1']:.3f}")
     print("\nper code on the test split (F1): rules | model | pipeline merge | support")
     for c in classes:
-        a, b, m = (results[k]["per_label"][c] for k in ("test_rules", "test_model", "test_pipeline_merge"))  # type: ignore[index]
+        a, b, m = (
+            results[k]["per_label"][c]  # type: ignore[index]
+            for k in ("test_rules", "test_model", "test_pipeline_merge")
+        )
         print(f"  {c:26s} {a['f1']:.2f} | {b['f1']:.2f} | {m['f1']:.2f} | {m['support']}")
 
 

@@ -30,7 +30,12 @@ def make_reports(n: int, seed: int = 0) -> list[str]:
     """1,500-character reports stitched from corpus sentences (realistic vocabulary)."""
     from humanfactors.corpus import load_corpus
 
-    sentences = [s.strip() + "." for r in load_corpus("all") for s in r.narrative.split(".") if len(s.strip()) > 20]
+    sentences = [
+        s.strip() + "."
+        for r in load_corpus("all")
+        for s in r.narrative.split(".")
+        if len(s.strip()) > 20
+    ]
     rng = random.Random(seed)
     out = []
     for _ in range(n):
@@ -52,7 +57,11 @@ def throughput(texts: list[str], n_jobs: int, batch_size: int = 64) -> float:
     list(analyse_many(texts[: 32 * n_jobs * 4], n_jobs=n_jobs, batch_size=8))
     list(analyse_many(texts, n_jobs=n_jobs, batch_size=batch_size))
     start = time.perf_counter()
-    n = sum(1 for r in analyse_many(texts, n_jobs=n_jobs, batch_size=batch_size) if not isinstance(r, RecordError))
+    n = sum(
+        1
+        for r in analyse_many(texts, n_jobs=n_jobs, batch_size=batch_size)
+        if not isinstance(r, RecordError)
+    )
     elapsed = time.perf_counter() - start
     assert n == len(texts)
     return len(texts) / elapsed
@@ -69,8 +78,10 @@ def baseline(texts: list[str]) -> float:
 
     train = load_corpus("train")
     y = MultiLabelBinarizer().fit_transform([r.codes for r in train])
-    pipe = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-                         OneVsRestClassifier(LogisticRegression(max_iter=1000, class_weight="balanced")))
+    pipe = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+        OneVsRestClassifier(LogisticRegression(max_iter=1000, class_weight="balanced")),
+    )
     pipe.fit([r.narrative for r in train], y)
     start = time.perf_counter()
     pipe.predict_proba(texts)
@@ -158,9 +169,13 @@ def main() -> None:
 
     imp = timed_subprocess("import humanfactors")
     bare = timed_subprocess("pass")
-    print(f"import humanfactors: {imp - bare:.3f} s (interpreter start excluded; {imp:.3f} s with it)")
-    first = timed_subprocess("import humanfactors as hf; hf.analyse('I forgot to send the referral.')", repeat=3)
-    print(f"first analyse in a fresh process, default model cached: {first:.2f} s (interpreter start included)")
+    print(f"import humanfactors: {imp - bare:.3f} s"
+          f" (interpreter start excluded; {imp:.3f} s with it)")
+    first = timed_subprocess(
+        "import humanfactors as hf; hf.analyse('I forgot to send the referral.')", repeat=3
+    )
+    print(f"first analyse in a fresh process, default model cached: {first:.2f} s"
+          " (interpreter start included)")
 
 
 if __name__ == "__main__":

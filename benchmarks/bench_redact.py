@@ -137,7 +137,7 @@ def scrubadub_finder() -> Callable[[str], Spans] | None:
 def fmt_row(name: str, a: tuple[int, int, int] | None, b: tuple[int, int, int] | None) -> str:
     def cell(x: tuple[int, int, int] | None) -> str:
         if not x or not x[2]:
-            return "       –        "
+            return "       –        "  # noqa: RUF001 - an en dash marks an empty table cell
         return f"{x[0] / x[2]:.3f} ({x[1] / x[2]:.3f})"
 
     n = (a or b or (0, 0, 0))[2]
@@ -165,7 +165,7 @@ def report(title: str, ours: dict, theirs: dict | None) -> None:
         print(fmt_row(label, group(ours, names), group(theirs, names) if theirs else None))
     if ours["kept"][1]:
         k, n = ours["kept"]
-        other = f"{theirs['kept'][0] / n:.3f}" if theirs else "–"
+        other = f"{theirs['kept'][0] / n:.3f}" if theirs else "–"  # noqa: RUF001 - empty cell
         print(f"| {'must-stay kept':<22} | {n:>4} | {k / n:>16.3f} | {other:>16} |")
 
 
@@ -227,7 +227,8 @@ def main() -> None:
         print(f"  humanfactors {mb:>4.1f} MB: {t:6.2f} s  {rate:5.2f} MB/s")
     t, rate, per_s = speed_reports(ours)
     print(
-        f"  humanfactors 2000 reports of 1,500 chars: {t:6.2f} s  {rate:5.2f} MB/s  {per_s:6.0f} reports/s"
+        f"  humanfactors 2000 reports of 1,500 chars: {t:6.2f} s  {rate:5.2f} MB/s"
+        f"  {per_s:6.0f} reports/s"
     )
     if theirs:
         t, rate = speed(theirs, 0.1)

@@ -209,7 +209,8 @@ def family_lines(tp: Counter[str], fp: Counter[str], fn: Counter[str]) -> None:
         t = sum(v for k, v in tp.items() if k.split(".")[0] == fam)
         f_p = sum(v for k, v in fp.items() if k.split(".")[0] == fam)
         f_n = sum(v for k, v in fn.items() if k.split(".")[0] == fam)
-        print(f"  {fam:5s} P={t / max(t + f_p, 1):.2f} R={t / max(t + f_n, 1):.2f} (tp={t} fp={f_p} fn={f_n})")
+        print(f"  {fam:5s} P={t / max(t + f_p, 1):.2f} R={t / max(t + f_n, 1):.2f}"
+              f" (tp={t} fp={f_p} fn={f_n})")
 
 
 def sentences() -> None:
@@ -254,7 +255,8 @@ def corpus() -> None:
     print("  per code:")
     for c in codes:
         print(
-            f"    {c:28s} P={tp[c] / max(tp[c] + fp[c], 1):.2f} R={tp[c] / max(tp[c] + fn[c], 1):.2f} "
+            f"    {c:28s} P={tp[c] / max(tp[c] + fp[c], 1):.2f}"
+            f" R={tp[c] / max(tp[c] + fn[c], 1):.2f} "
             f"support={tp[c] + fn[c]}"
         )
 
@@ -283,7 +285,8 @@ def asrs_quality() -> None:
         r = tp[c] / max(tp[c] + fn[c], 1)
         f1 = 2 * p * r / (p + r) if p + r else 0.0
         print(
-            f"  {c:26s} P={p:.2f} R={r:.2f} F1={f1:.2f} support={tp[c] + fn[c]} base={(tp[c] + fn[c]) / len(rows):.2f}"
+            f"  {c:26s} P={p:.2f} R={r:.2f} F1={f1:.2f} support={tp[c] + fn[c]}"
+            f" base={(tp[c] + fn[c]) / len(rows):.2f}"
         )
     t, f_p, f_n = sum(tp.values()), sum(fp.values()), sum(fn.values())
     p, r = t / (t + f_p), t / (t + f_n)

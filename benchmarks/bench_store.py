@@ -139,7 +139,8 @@ def main() -> None:
             store.add(items[:20_000])
             re_add = time.perf_counter() - t0
             print(
-                f"re-analysis upsert: 20,000 analyses in {re_add:.2f} s = {20_000 / re_add:,.0f} analyses/s"
+                f"re-analysis upsert: 20,000 analyses in {re_add:.2f} s"
+                f" = {20_000 / re_add:,.0f} analyses/s"
             )
             size = path.stat().st_size + Path(str(path) + "-wal").stat().st_size
             print(f"store size: {size / 1e6:,.0f} MB")
@@ -189,10 +190,12 @@ def main() -> None:
             )
             slowest = max(dt for _, dt in results)
             print(
-                f"slowest theme query: {slowest:.2f} s (target < 2 s): {'OK' if slowest < 2 else 'MISSED'}"
+                f"slowest theme query: {slowest:.2f} s (target < 2 s):"
+                f" {'OK' if slowest < 2 else 'MISSED'}"
             )
             print(
-                f"ingest target >= 5,000 analyses/s: {'OK' if len(items) / ingest >= 5000 else 'MISSED'}"
+                "ingest target >= 5,000 analyses/s:"
+                f" {'OK' if len(items) / ingest >= 5000 else 'MISSED'}"
             )
 
 

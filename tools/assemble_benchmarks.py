@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["pipeline", "default-model", "sentence_model", "classifier", "rules", "redaction", "loaders",
-         "store", "research", "corpus"]
+ORDER = ["pipeline", "default-model", "sentence_model", "classifier", "rules", "redaction",
+         "loaders", "store", "research", "corpus"]
 
 HEADER = """# Benchmarks
 
@@ -47,9 +47,14 @@ def main() -> int:
         lines = text.splitlines()
         if lines and lines[0].startswith("# "):  # demote the page title to a section
             lines[0] = "#" + lines[0]
-        body = "\n".join(("#" + ln) if ln.startswith("## ") or ln.startswith("### ") else ln for ln in lines[1:])
+        body = "\n".join(
+            ("#" + ln) if ln.startswith("## ") or ln.startswith("### ") else ln
+            for ln in lines[1:]
+        )
         parts.append(lines[0] + "\n" + body)
-    (ROOT / "docs" / "benchmarks.md").write_text("\n\n".join(parts).rstrip() + "\n", encoding="utf-8")
+    (ROOT / "docs" / "benchmarks.md").write_text(
+        "\n\n".join(parts).rstrip() + "\n", encoding="utf-8"
+    )
     return 0
 
 

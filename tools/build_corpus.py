@@ -141,7 +141,8 @@ def parse_file(path: Path, leaves: set[str]) -> list[dict]:
             )
         except Exception as exc:  # pydantic's message names the field
             raise CorpusError(f"{where}: {exc}") from None
-        for key in ("event_type", "harm", "region", "occurred_on", "reported_on", "setting", "reporter_role"):
+        for key in ("event_type", "harm", "region", "occurred_on", "reported_on", "setting",
+                    "reporter_role"):
             if not fields.get(key):
                 raise CorpusError(f"{where}: header {key!r} is missing")
         rec = inc.model_dump(mode="json", exclude={"metadata"})
@@ -174,7 +175,8 @@ def check_corpus(records: list[dict]) -> list[str]:
 
 
 def split_of(rid: str) -> str:
-    return "test" if int(hashlib.sha256(rid.encode()).hexdigest(), 16) % TEST_SHARE == 0 else "train"
+    digest = int(hashlib.sha256(rid.encode()).hexdigest(), 16)
+    return "test" if digest % TEST_SHARE == 0 else "train"
 
 
 def distinct_4gram_share(records: list[dict]) -> float:

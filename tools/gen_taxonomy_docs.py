@@ -29,7 +29,8 @@ def render() -> str:
     names = ["safeguarding", *[n for n in list_taxonomies() if n != "safeguarding"]]
     for name in names:
         tax = load_taxonomy(name)
-        out += [f"## `{name}` — {tax.title}", "", f"Version {tax.version}. {tax.description.strip()}", ""]
+        out += [f"## `{name}` — {tax.title}", ""]
+        out += [f"Version {tax.version}. {tax.description.strip()}", ""]
         out += ["| code | name | level |", "| --- | --- | --- |"]
         out += [f"| `{f.code}` | {f.name} | {f.level} |" for f in tax]
         out.append("")
@@ -47,7 +48,9 @@ def render() -> str:
     out += ["## Crosswalks", ""]
     for a, b in (("asrs", "safeguarding"), ("hfacs", "safeguarding"), ("asrs", "hfacs")):
         walk = load_crosswalk(a, b)
-        out += [f"### `{a}` → `{b}`", "", "| from | to | relation | note |", "| --- | --- | --- | --- |"]
+        out += [
+            f"### `{a}` → `{b}`", "", "| from | to | relation | note |", "| --- | --- | --- | --- |"
+        ]
         out += [f"| `{m.source}` | `{m.target}` | {m.relation} | {m.note} |" for m in walk.mappings]
         out.append("")
     return "\n".join(out).rstrip() + "\n"
