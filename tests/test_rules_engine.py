@@ -140,6 +140,12 @@ def test_default_refuses_unknown_taxonomy() -> None:
         ("There was no evidence that anyone had forgotten the visit.", False),
         ("There were no concerns about workload.", False),
         ("Workload was not a factor.", False),
+        ("Workload, although high, was not a factor.", False),
+        ("The forgotten letter did not contribute.", False),
+        # a negated consequence does not negate its cause
+        ("I forgot the visit and so it did not happen.", True),
+        ("I forgot the visit, which meant it did not happen.", True),
+        ("The worker was distracted; as a result the check did not happen.", True),
         ("It was not the workload but I was distracted.", True),  # "but" ends the scope
         ("I did not attend. I forgot the letter.", True),  # scope stops at the sentence
         ("Mum did not attend, and the worker forgot the letter.", True),

@@ -86,9 +86,12 @@ _NEG_CLAUSE: Final = re.compile(
     r"not\s+(?:a\s+)?(?:factor|issue|concern|problem)|not\s+aware\s+of\s+any|no\s+one\s+suggested)(?!\w)",
     re.IGNORECASE,
 )
-# Cues after a match that negate it ("workload was not a factor").
+# Cues after a match that negate it ("workload was not a factor"), unless a consequence
+# comes between them: in "the visit was forgotten, so it did not happen" the cue negates
+# the consequence, not the match.
 _NEG_AFTER: Final = re.compile(
-    r"^[\w\s,'’]{0,40}?(?<!\w)(?:(?:(?:was|were|is|are|had\s+been|has\s+been)\s+)?(?:not|never)\s+"
+    r"^(?:(?!(?<!\w)(?:so|therefore|thus|hence|consequently|meaning|which\s+meant|"
+    r"as\s+a\s+result)(?!\w))[\w\s,'’]){0,40}?(?<!\w)(?:(?:(?:was|were|is|are|had\s+been|has\s+been)\s+)?(?:not|never)\s+"
     r"(?:a\s+|an\s+)?(?:factor|issue|concern|problem|relevant|the\s+case|present|an\s+issue|"
     r"a\s+concern|found|identified|evident|apparent)|played\s+no\s+part|did\s+not\s+(?:contribute|"
     r"play|apply|arise|happen|occur)|(?:was|were)\s+ruled\s+out|was\s+unfounded|"
