@@ -598,3 +598,21 @@ def test_phrases_with_split_words_and_plural_possessives(
 def test_a_phrase_cannot_start_with_a_word_without_letters() -> None:
     with pytest.raises(RuleError, match="cannot start"):
         RuleSet([Rule(id="t.amp", code="CF.ENV.STAFFING", patterns=("& more",))])
+
+
+def test_a_regex_is_not_cancelled_by_its_own_negation() -> None:
+    rs = RuleSet(
+        [
+            Rule(
+                "unseen.nobody",
+                "FAM.CHILD_UNSEEN",
+                regex=[r"(?<!\w)no\s+(?:professional|one)\s+(?:saw|had\s+seen)\s+the\s+child"],
+            )
+        ]
+    )
+    assert [f.code for f in rs.apply("No professional saw the child for six weeks.")] == [
+        "FAM.CHILD_UNSEEN"
+    ]
+    assert rs.apply("No one had seen the child since May.")
+    # a negation before the match still governs it
+    assert rs.apply("It is not true that no one had seen the child.") == []

@@ -1012,7 +1012,12 @@ def _negated(
 
 @functools.lru_cache(maxsize=4096)
 def _vocabulary(phrase: str) -> frozenset[str]:
-    """The literal words of a phrase, lower-cased (prefix words without their star)."""
+    """The literal words of a phrase, lower-cased (prefix words without their star), or
+    of a raw regex (its letters outside escapes such as ``\\s``), so that a regex's own
+    negation ("no professional saw the child") does not cancel its matches."""
+    if "\\" in phrase or "(?" in phrase:  # phrases have neither: a raw regex
+        letters = re.sub(r"\\[A-Za-z]", " ", phrase)
+        return frozenset(w.lower().replace("’", "'") for w in re.findall(r"[A-Za-z'’]+", letters))
     return frozenset(
         w.rstrip("*?").lower().replace("’", "'") for w in re.split(r"[\s()|]+", phrase) if w
     )
