@@ -227,3 +227,33 @@ def test_context_scans_find_what_search_finds(text, pos, endpos):
                 assert _found(rx, text, low, pos, endpos) == (
                     rx.search(text, pos, endpos) is not None
                 )
+
+
+_CHECK_WORDS = [
+    "should have known", "In Hindsight", "FAILED TO", "the SW failed to", "near-miss",
+    "recommend", "Training", "workload", "because", "nearly", "caught", "İ", "ß", "’", "x",
+    "action:", "will be", "negligent", "to blame",
+]
+check_texts = st.lists(
+    st.sampled_from(_CHECK_WORDS) | st.text(max_size=8), max_size=14
+).map(" ".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=check_texts, cut=st.integers(min_value=0, max_value=60))
+def test_quality_check_scans_find_what_finditer_finds(text, cut):
+    import re
+
+    from humanfactors.rules import checks
+    from humanfactors.rules.engine import _plain_text
+
+    low = text.lower() if _plain_text(text) else None
+    for name in ("_HINDSIGHT", "_BLAME_WORDS", "_BLAME_VERB", "_CAUSAL", "_ACTION_SENTENCE",
+                 "_PROCEDURAL", "_SYSTEMIC", "_NEAR_MISS", "_RECOVERY"):
+        rx: re.Pattern[str] = getattr(checks, name)
+        want = [m.span() for m in rx.finditer(text)]
+        assert [m.span() for m in checks._finditer(rx, text, low)] == want, name
+        pos, end = min(cut, len(text)), len(text) - min(cut // 2, len(text))
+        want_part = rx.search(text, pos, max(pos, end))
+        got_part = checks._search(rx, text, low, pos, max(pos, end))
+        assert (got_part and got_part.span()) == (want_part and want_part.span()), name

@@ -27,12 +27,13 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
 from ..models import EventType, Evidence, Incident, QualityIssue, Severity
 from ..taxonomy import Taxonomy
+from .engine import _lowered_scan, _plain_text
 
 __all__ = ["CHECK_CODES", "check"]
 
@@ -93,10 +94,47 @@ _ROLE_BEFORE: Final = re.compile(
 _ROLE_REACH: Final = 120  # characters before the verb in which the role may start
 
 
-def _blame_spans(text: str) -> list[tuple[int, int]]:
+@functools.lru_cache(maxsize=64)
+def _scan_for(rx: re.Pattern[str]) -> re.Pattern[str] | None:
+    """A regex that finds, in a plain text lower-cased, every place where ``rx`` can
+    start a match (see the rules engine's ``_lowered_scan``), without the ``(?=\\w)``
+    the patterns here start with: every alternative starts with a word character, and a
+    scan that starts with a literal lets the regex engine skip to it."""
+    scan = _lowered_scan(rx.pattern, rx.flags)
+    if scan is not None and scan.pattern.startswith(r"(?=\w)"):
+        scan = re.compile(scan.pattern[len(r"(?=\w)") :])
+    return scan
+
+
+def _finditer(
+    rx: re.Pattern[str], text: str, low: str | None, pos: int = 0, endpos: int | None = None
+) -> Iterator[re.Match[str]]:
+    """``rx.finditer(text, pos, endpos)``, found by a scan of ``low`` (the text
+    lower-cased, or None when lower-casing would move offsets) where one exists."""
+    end = len(text) if endpos is None else endpos
+    scan = None if low is None else _scan_for(rx)
+    if scan is None or low is None:
+        yield from rx.finditer(text, pos, end)
+        return
+    while (hit := scan.search(low, pos, end)) is not None:
+        m = rx.match(text, hit.start(), end)
+        if m is None:
+            pos = hit.start() + 1
+            continue
+        yield m
+        pos = m.end()  # a scanned pattern never matches the empty string
+
+
+def _search(
+    rx: re.Pattern[str], text: str, low: str | None, pos: int = 0, endpos: int | None = None
+) -> re.Match[str] | None:
+    return next(_finditer(rx, text, low, pos, endpos), None)
+
+
+def _blame_spans(text: str, low: str | None = None) -> list[tuple[int, int]]:
     """Non-overlapping blame phrases in text order (earlier start wins, then the role form)."""
-    found = [(m.start(), 0, m.end()) for m in _BLAME_WORDS.finditer(text)]
-    for verb in _BLAME_VERB.finditer(text):
+    found = [(m.start(), 0, m.end()) for m in _finditer(_BLAME_WORDS, text, low)]
+    for verb in _finditer(_BLAME_VERB, text, low):
         role = _ROLE_BEFORE.search(text, max(0, verb.start() - _ROLE_REACH), verb.start())
         if role is not None:
             found.append((role.start(), -1, verb.end()))
@@ -254,7 +292,8 @@ def check(
     sentences = _sentences(text) if text.strip() else []
     n_words = len(re.findall(r"\w+", text))
 
-    hind = [m for m in _HINDSIGHT.finditer(text)]
+    low = text.lower() if _plain_text(text) else None
+    hind = list(_finditer(_HINDSIGHT, text, low))
     if hind:
         issues.append(
             _issue(
@@ -265,7 +304,7 @@ def check(
                 [_ev(text, m.start(), m.end()) for m in hind[:10]],
             )
         )
-    blame = _blame_spans(text)
+    blame = _blame_spans(text, low)
     if blame:
         issues.append(
             _issue(
@@ -276,7 +315,7 @@ def check(
                 [_ev(text, a, b) for a, b in blame[:10]],
             )
         )
-    if n_words >= _ANALYSIS_MIN_WORDS and not _CAUSAL.search(text):
+    if n_words >= _ANALYSIS_MIN_WORDS and not _search(_CAUSAL, text, low):
         issues.append(
             _issue(
                 "CHK.NO_ANALYSIS",
@@ -288,10 +327,10 @@ def check(
                 Severity.INFO,
             )
         )
-    action_spans = [(a, b) for a, b in sentences if _ACTION_SENTENCE.search(text, a, b)]
+    action_spans = [(a, b) for a, b in sentences if _search(_ACTION_SENTENCE, text, low, a, b)]
     if action_spans:
-        procedural = [(a, b) for a, b in action_spans if _PROCEDURAL.search(text, a, b)]
-        systemic = [(a, b) for a, b in action_spans if _SYSTEMIC.search(text, a, b)]
+        procedural = [(a, b) for a, b in action_spans if _search(_PROCEDURAL, text, low, a, b)]
+        systemic = [(a, b) for a, b in action_spans if _search(_SYSTEMIC, text, low, a, b)]
         if procedural and not systemic:
             issues.append(
                 _issue(
@@ -332,7 +371,7 @@ def check(
                 )
             )
     near_miss = (incident is not None and incident.event_type == EventType.NEAR_MISS) or (
-        incident is None and _NEAR_MISS.search(text) is not None
+        incident is None and _search(_NEAR_MISS, text, low) is not None
     )
     if near_miss and text.strip() and not _has_recovery(text, taxonomy):
         issues.append(
