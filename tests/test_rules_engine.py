@@ -330,6 +330,10 @@ def test_from_toml_loads_and_validates(tmp_path: Path) -> None:
         ),
         ("[[rules]\n", "invalid TOML"),
         ("[ruleset]\n", "no [[rules]]"),
+        ('[ruleset]\nunles = ["x"]\n[[rules]]\nid = "a"\ncode = "ERR.LAPSE"\npatterns = ["x"]\n',
+         "[ruleset] has unknown keys ['unles']"),
+        ('[ruleset]\nunless = "x"\n[[rules]]\nid = "a"\ncode = "ERR.LAPSE"\npatterns = ["x"]\n',
+         "[ruleset] 'unless' must be a list of strings"),
     ],
 )
 def test_from_toml_errors_name_line_and_rule(tmp_path: Path, body: str, needle: str) -> None:
@@ -338,6 +342,25 @@ def test_from_toml_errors_name_line_and_rule(tmp_path: Path, body: str, needle: 
     with pytest.raises(RuleError) as info:
         RuleSet.from_toml(path)
     assert needle in str(info.value)
+
+
+def test_ruleset_unless_vetoes_every_rule_of_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "org.toml"
+    path.write_text(
+        '[ruleset]\nunless = ["was not a factor"]\n\n'
+        '[[rules]]\nid = "org.lapse"\ncode = "ERR.LAPSE"\npatterns = ["forgot"]\n\n'
+        '[[rules]]\nid = "org.load"\ncode = "CF.TASK.WORKLOAD"\npatterns = ["busy"]\n'
+        'unless = ["quiet day"]\n',
+        encoding="utf-8",
+    )
+    rs = RuleSet.from_toml(path)
+    assert {f.code for f in rs.apply("I forgot the letter. The team was busy.")} == {
+        "ERR.LAPSE", "CF.TASK.WORKLOAD"
+    }
+    # the file's veto applies to both rules; a rule's own veto only to itself
+    assert rs.apply("That I forgot, as the team was busy, was not a factor.") == []
+    assert [f.code for f in rs.apply("I forgot; busy, but a quiet day.")] == ["ERR.LAPSE"]
+    assert rs["org.load"].to_dict()["unless"] == ["was not a factor", "quiet day"]
 
 
 def test_from_toml_unknown_code(tmp_path: Path) -> None:

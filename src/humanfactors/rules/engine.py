@@ -1542,9 +1542,19 @@ def _parse_rule_file(blob: bytes, source: str) -> tuple[list[Rule], str | None]:
     head = data.get("ruleset", {})
     if not isinstance(head, Mapping):
         raise RuleError(f"{source}: [ruleset] must be a table")
+    unknown_head = set(head) - {"taxonomy", "unless"}
+    if unknown_head:
+        raise RuleError(
+            f"{source}: [ruleset] has unknown keys {sorted(unknown_head)};"
+            " allowed: ['taxonomy', 'unless']"
+        )
     declared = head.get("taxonomy")
     if declared is not None and not isinstance(declared, str):
         raise RuleError(f"{source}: [ruleset] taxonomy must be a string")
+    # context phrases that veto every rule of the file (each rule's own are added to them)
+    shared = head.get("unless", [])
+    if not isinstance(shared, list) or not all(isinstance(v, str) for v in shared):
+        raise RuleError(f"{source}: [ruleset] 'unless' must be a list of strings")
     items = data.get("rules")
     if not isinstance(items, list) or not items:
         raise RuleError(f"{source}: no [[rules]] entries")
@@ -1573,8 +1583,12 @@ def _parse_rule_file(blob: bytes, source: str) -> tuple[list[Rule], str | None]:
             raise RuleError(f"{where}: rule {rid!r}: 'negatable' must be true or false")
         if "description" in item and not isinstance(item["description"], str):
             raise RuleError(f"{where}: rule {rid!r}: 'description' must be a string")
+        fields = dict(item)
+        if shared:
+            own = fields.get("unless", [])
+            fields["unless"] = [*shared, *(u for u in own if u not in shared)]
         try:
-            rules.append(Rule(**dict(item)))
+            rules.append(Rule(**fields))
         except RuleError as exc:
             raise RuleError(f"{where}: {exc}") from None
     return rules, declared
