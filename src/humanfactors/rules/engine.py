@@ -584,26 +584,27 @@ class _Matcher:
     ) -> list[Any]:
         """The records of an index entry whose phrases can match somewhere in this text
         (``absent``: the complement of the word-test bits the text meets)."""
-        if allowed is not None and self._entry_rules[entry[0]].isdisjoint(allowed):
-            return []
-        if forms is None:
-            items = [rec for rec in entry[1] if not rec[5] & absent]
-        elif not entry[2]:  # no record needs _first_ok
-            items = [rec for rec in entry[1] if not rec[6] & absent]
-        else:
-            items = []
-            for rec in entry[1]:
-                if rec[6] & absent:
-                    continue
-                if rec[7]:
-                    ok = first_ok.get(rec[0])
-                    if ok is None:
-                        ok = first_ok[rec[0]] = self._first_ok(rec[0], forms)
-                    if not ok:
-                        continue
-                items.append(rec)
+        records = entry[1]
         if allowed is not None:
-            items = [rec for rec in items if rec[1] in allowed]
+            if self._entry_rules[entry[0]].isdisjoint(allowed):
+                return []
+            # the other rules' records first: the word tests below then see only these
+            records = [rec for rec in records if rec[1] in allowed]
+        if forms is None:
+            return [rec for rec in records if not rec[5] & absent]
+        if not entry[2]:  # no record needs _first_ok
+            return [rec for rec in records if not rec[6] & absent]
+        items = []
+        for rec in records:
+            if rec[6] & absent:
+                continue
+            if rec[7]:
+                ok = first_ok.get(rec[0])
+                if ok is None:
+                    ok = first_ok[rec[0]] = self._first_ok(rec[0], forms)
+                if not ok:
+                    continue
+            items.append(rec)
         return items
 
     def _first_ok(self, pid: int, forms: frozenset[str]) -> bool:
