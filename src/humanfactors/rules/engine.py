@@ -487,6 +487,7 @@ class _Matcher:
             self._pairs_of.setdefault(a, []).append((b, e))
         # per token seen in a text, its entries (None: none); words recur across texts
         self._token_entries: dict[str, Any] = {}
+        self._token_rules: dict[str, frozenset[int]] = {}
 
     def _records(
         self, entry: Any, token: str | None, second: str | None = None
@@ -553,6 +554,7 @@ class _Matcher:
         table = self._token_entries
         if len(table) > 100_000:
             table.clear()
+            self._token_rules.clear()
         prefixes = []
         for n, keys in zip(self.prefix_lengths, self.prefix_keys, strict=True):
             key = tok[:n]
@@ -572,6 +574,11 @@ class _Matcher:
             }
         info = (word, pairs, tuple(prefixes)) if word or pairs or prefixes else None
         table[tok] = info
+        if info is not None:  # every rule an entry of this token can offer
+            entries = [word, *(pairs.values() if pairs else ()), *prefixes]
+            self._token_rules[tok] = frozenset().union(
+                *(self._entry_rules[e[0]] for e in entries if e)
+            )
         return info
 
     def _keep(
@@ -667,6 +674,7 @@ class _Matcher:
         slot_low = self._slot_low
         low = text.lower() if plain else ""
         keep = self._keep
+        token_rules = self._token_rules
         # Candidates in text order, then word, word pair and prefixes (shortest first).
         for k, tok in enumerate(toks):
             info = table.get(tok, _UNSEEN)
@@ -674,6 +682,8 @@ class _Matcher:
                 info = self._entries(tok)
             if info is None:
                 continue
+            if allowed is not None and token_rules[tok].isdisjoint(allowed):
+                continue  # none of this token's entries serves an allowed rule
             word, pairs, prefixes = info
             found = []
             if word is not None:
