@@ -591,7 +591,7 @@ class _Matcher:
     ) -> list[Any]:
         """The records of an index entry whose phrases can match somewhere in this text
         (``absent``: the complement of the word-test bits the text meets)."""
-        records = entry[1]
+        records: Sequence[Any] = entry[1]
         if allowed is not None:
             if self._entry_rules[entry[0]].isdisjoint(allowed):
                 return []
