@@ -33,7 +33,7 @@ from typing import Any, Final
 
 from ..models import EventType, Evidence, Incident, QualityIssue, Severity
 from ..taxonomy import Taxonomy
-from .engine import _lowered_scan, _plain_text
+from .engine import _lowered_scan, _plain_text, scanned_finditer
 
 __all__ = ["CHECK_CODES", "check"]
 
@@ -94,35 +94,15 @@ _ROLE_BEFORE: Final = re.compile(
 _ROLE_REACH: Final = 120  # characters before the verb in which the role may start
 
 
-@functools.lru_cache(maxsize=64)
-def _scan_for(rx: re.Pattern[str]) -> re.Pattern[str] | None:
-    """A regex that finds, in a plain text lower-cased, every place where ``rx`` can
-    start a match (see the rules engine's ``_lowered_scan``), without the ``(?=\\w)``
-    the patterns here start with: every alternative starts with a word character, and a
-    scan that starts with a literal lets the regex engine skip to it."""
-    scan = _lowered_scan(rx.pattern, rx.flags)
-    if scan is not None and scan.pattern.startswith(r"(?=\w)"):
-        scan = re.compile(scan.pattern[len(r"(?=\w)") :])
-    return scan
-
-
 def _finditer(
     rx: re.Pattern[str], text: str, low: str | None, pos: int = 0, endpos: int | None = None
 ) -> Iterator[re.Match[str]]:
     """``rx.finditer(text, pos, endpos)``, found by a scan of ``low`` (the text
     lower-cased, or None when lower-casing would move offsets) where one exists."""
-    end = len(text) if endpos is None else endpos
-    scan = None if low is None else _scan_for(rx)
+    scan = None if low is None else _lowered_scan(rx.pattern, rx.flags)
     if scan is None or low is None:
-        yield from rx.finditer(text, pos, end)
-        return
-    while (hit := scan.search(low, pos, end)) is not None:
-        m = rx.match(text, hit.start(), end)
-        if m is None:
-            pos = hit.start() + 1
-            continue
-        yield m
-        pos = m.end()  # a scanned pattern never matches the empty string
+        return rx.finditer(text, pos, len(text) if endpos is None else endpos)
+    return scanned_finditer(rx, scan, text, low, pos, endpos)
 
 
 def _search(

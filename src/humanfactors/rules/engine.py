@@ -487,7 +487,6 @@ class _Matcher:
             self._pairs_of.setdefault(a, []).append((b, e))
         # per token seen in a text, its entries (None: none); words recur across texts
         self._token_entries: dict[str, Any] = {}
-        self._token_rules: dict[str, frozenset[int]] = {}
 
     def _records(
         self, entry: Any, token: str | None, second: str | None = None
@@ -550,11 +549,11 @@ class _Matcher:
         return rx
 
     def _entries(self, tok: str) -> Any:
-        """(word entry, pair entries by next word, prefix entries) of a token, or None."""
+        """(word entry, pair entries by next word, prefix entries, the rules they serve) of
+        a token, or None."""
         table = self._token_entries
         if len(table) > 100_000:
             table.clear()
-            self._token_rules.clear()
         prefixes = []
         for n, keys in zip(self.prefix_lengths, self.prefix_keys, strict=True):
             key = tok[:n]
@@ -572,13 +571,13 @@ class _Matcher:
             pairs = self._pair_records[tok] = {
                 b: self._records(e, tok, b) for b, e in self._pairs_of[tok]
             }
-        info = (word, pairs, tuple(prefixes)) if word or pairs or prefixes else None
-        table[tok] = info
-        if info is not None:  # every rule an entry of this token can offer
+        info = None
+        if word or pairs or prefixes:
+            # and every rule an entry of this token can offer
             entries = [word, *(pairs.values() if pairs else ()), *prefixes]
-            self._token_rules[tok] = frozenset().union(
-                *(self._entry_rules[e[0]] for e in entries if e)
-            )
+            rules = frozenset().union(*(self._entry_rules[e[0]] for e in entries if e))
+            info = (word, pairs, tuple(prefixes), rules)
+        table[tok] = info
         return info
 
     def _keep(
@@ -674,7 +673,6 @@ class _Matcher:
         slot_low = self._slot_low
         low = text.lower() if plain else ""
         keep = self._keep
-        token_rules = self._token_rules
         # Candidates in text order, then word, word pair and prefixes (shortest first).
         for k, tok in enumerate(toks):
             info = table.get(tok, _UNSEEN)
@@ -682,9 +680,9 @@ class _Matcher:
                 info = self._entries(tok)
             if info is None:
                 continue
-            if allowed is not None and token_rules[tok].isdisjoint(allowed):
+            word, pairs, prefixes, rules = info
+            if allowed is not None and rules.isdisjoint(allowed):
                 continue  # none of this token's entries serves an allowed rule
-            word, pairs, prefixes = info
             found = []
             if word is not None:
                 items = kept.get(word[0])
@@ -736,15 +734,8 @@ class _Matcher:
                         if m.end() > m.start():
                             yield i, rx.pattern, m.start(), m.end()
                     continue
-                # finditer's matches, from the places where the scan can see one
-                pos = 0
-                while (hit := scan.search(low, pos)) is not None:
-                    m = rx.match(text, hit.start())
-                    if m is None:
-                        pos = hit.start() + 1
-                        continue
+                for m in scanned_finditer(rx, scan, text, low):
                     yield i, rx.pattern, m.start(), m.end()
-                    pos = m.end()
 
     def allowed(self, codes: Collection[str] | None) -> frozenset[int] | None:
         """The indices of the rules voting for one of ``codes`` (None: every rule)."""
@@ -813,9 +804,34 @@ def _lowered_scan(pattern: str, flags: int) -> re.Pattern[str] | None:
         tree = _sre_parser.parse(pattern, flags)
         if tree.getwidth()[0] == 0 or not _case_free(tree.data):
             return None
-        return re.compile(pattern[len(head) :])
+        rest = pattern[len(head) :]
+        # a leading (?=\w) only narrows the places found; without it a scan that starts
+        # with literals lets the regex engine skip ahead to them
+        if rest.startswith(r"(?=\w)"):
+            rest = rest[len(r"(?=\w)") :]
+        return re.compile(rest)
     except Exception:  # an unusual pattern keeps finditer
         return None
+
+
+def scanned_finditer(
+    rx: re.Pattern[str],
+    scan: re.Pattern[str],
+    text: str,
+    low: str,
+    pos: int = 0,
+    endpos: int | None = None,
+) -> Iterator[re.Match[str]]:
+    """``rx.finditer(text, pos, endpos)``, trying ``rx`` only where ``scan`` (from
+    :func:`_lowered_scan`) finds a place in ``low``, the text lower-cased."""
+    end = len(text) if endpos is None else endpos
+    while (hit := scan.search(low, pos, end)) is not None:
+        m = rx.match(text, hit.start(), end)
+        if m is None:
+            pos = hit.start() + 1
+            continue
+        yield m
+        pos = m.end()  # a scanned pattern never matches the empty string
 
 
 @functools.lru_cache(maxsize=4096)
