@@ -3,6 +3,7 @@
     python benchmarks/bench_pipeline.py            # everything (about 10 minutes)
     python benchmarks/bench_pipeline.py --quick    # smaller streams for a smoke run
     python benchmarks/bench_pipeline.py --quick --repeat 3 --throughput-only
+    python benchmarks/bench_pipeline.py --quick --stages   # CPU a report by stage
 
 Prints:
 - reports/second on one core for 1,500-character reports, whole pipeline     [>= 300/s]
@@ -122,6 +123,48 @@ def timed_subprocess(code: str, repeat: int = 5) -> float:
     return best
 
 
+def stages(texts: list[str]) -> None:
+    """CPU time a report of each stage of one process's pipeline, and the parent's CPU
+    time a report while two worker processes analyse the same texts."""
+    from humanfactors.models import Incident
+    from humanfactors.pipeline import Analyser, analyse_many
+
+    def cpu_ms(fn) -> float:  # type: ignore[no-untyped-def]
+        fn()  # warm: regexes compiled, caches filled
+        best = float("inf")
+        for _ in range(3):
+            start = time.process_time()
+            fn()
+            best = min(best, time.process_time() - start)
+        return best / len(texts) * 1e3
+
+    an = Analyser()
+    batches = [texts[i : i + 64] for i in range(0, len(texts), 64)]
+    redacted = [an._redactor.redact(t).text for t in texts]
+    support: list = []  # type: ignore[type-arg]
+    for i in range(0, len(redacted), 64):
+        support += an._model_findings(redacted[i : i + 64])[1]
+    incidents = [Incident.from_text(t) for t in redacted]
+    print(f"stages, CPU ms a report (n={len(texts)}, best of 3):")
+    whole = cpu_ms(lambda: [an.analyse_batch(b) for b in batches])
+    print(f"  whole analyse_batch     {whole:.2f}")
+    redaction = cpu_ms(lambda: [an._redactor.redact(t) for t in texts])
+    print(f"  redaction               {redaction:.2f}")
+    model = cpu_ms(lambda: [an._model_findings(redacted[i : i + 64])
+                            for i in range(0, len(redacted), 64)])
+    print(f"  model                   {model:.2f}")
+    rules = cpu_ms(lambda: [an._rule_findings(inc, s)
+                            for inc, s in zip(incidents, support, strict=True)])
+    print(f"  rules (plausible codes) {rules:.2f}")
+    checks = cpu_ms(lambda: [an._quality(inc, ()) for inc in incidents])
+    print(f"  quality checks          {checks:.2f}")
+    list(analyse_many(texts[:256], n_jobs=2, batch_size=8))  # workers started and warm
+    start_cpu, start = time.process_time(), time.perf_counter()
+    n = sum(1 for _ in analyse_many(texts, n_jobs=2, batch_size=64))
+    cpu, wall = time.process_time() - start_cpu, time.perf_counter() - start
+    print(f"2 jobs: parent CPU {cpu / n * 1e3:.3f} ms a report ({cpu / wall:.1%} of a core)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -129,6 +172,8 @@ def main() -> None:
                     help="alternate the throughput runs this many times")
     ap.add_argument("--throughput-only", action="store_true",
                     help="skip the memory and start-up figures")
+    ap.add_argument("--stages", action="store_true",
+                    help="only the CPU time of each stage and the parent's share with two jobs")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from humanfactors._default import default_predictor
@@ -136,6 +181,9 @@ def main() -> None:
     default_predictor()  # make sure the caches exist before timing anything
     n = 1000 if args.quick else 3000
     texts = make_reports(n)
+    if args.stages:
+        stages(texts)
+        return
     # one and two jobs alternate, each pair with its own baseline run, so that a change in
     # the machine's speed shows in the spread rather than in one ratio
     rows = []
