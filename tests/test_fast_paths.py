@@ -155,6 +155,9 @@ _RAW = [
     r"(?<!\w)Caseload",  # upper case: finditer
     r"(?<!\w)(?=\w)(?:ſ|s)taff",  # a non-ASCII letter: finditer
     r"(?<!\w)(?i:was)\s(\w)\1",  # a flag change and a back-reference: finditer
+    r"(?<!\w)(?:no(?:-one|body)|[1-3]\d|t\b)\s\w+",  # leads: exact, a digit, a piece
+    r"(?<!\w)(?:(?:very )?busy|n't)(?: was)?",  # an optional first group; an apostrophe
+    r"(?<!\w)(?=\w)(?:was|is)(?-i:\s[A-Z]\w*)",  # a flag change after the leads
 ]
 
 
@@ -164,7 +167,8 @@ _RAW = [
         st.sampled_from(
             ["caseload", "Caseloads", "CASELOADS", "of", "32", "I", "we", "had", "a", "was", "is",
              "average", "forgot", "Forgot", "missed", "noward", "no", "ward", "staff", "ſtaff",
-             "face;", "dead!", "A1", "_x", "’", "'", "xforgot", "wasll", "was ll"]
+             "face;", "dead!", "A1", "_x", "’", "'", "xforgot", "wasll", "was ll", "didn't",
+             "can’t", "t", "no-one", "nobody", "Very", "busy", "12", "Zed"]
         ),
         max_size=40,
     ),
@@ -247,13 +251,14 @@ def test_quality_check_scans_find_what_finditer_finds(text, cut):
     from humanfactors.rules import checks
     from humanfactors.rules.engine import _plain_text
 
-    low = text.lower() if _plain_text(text) else None
+    scan = checks._Scan(text)
+    assert (scan.places is not None) == _plain_text(text)
     for name in ("_HINDSIGHT", "_BLAME_WORDS", "_BLAME_VERB", "_CAUSAL", "_ACTION_SENTENCE",
                  "_PROCEDURAL", "_SYSTEMIC", "_NEAR_MISS", "_RECOVERY"):
         rx: re.Pattern[str] = getattr(checks, name)
         want = [m.span() for m in rx.finditer(text)]
-        assert [m.span() for m in checks._finditer(rx, text, low)] == want, name
+        assert [m.span() for m in scan.finditer(rx)] == want, name
         pos, end = min(cut, len(text)), len(text) - min(cut // 2, len(text))
         want_part = rx.search(text, pos, max(pos, end))
-        got_part = checks._search(rx, text, low, pos, max(pos, end))
+        got_part = scan.search(rx, pos, max(pos, end))
         assert (got_part and got_part.span()) == (want_part and want_part.span()), name

@@ -33,7 +33,15 @@ from typing import Any, Final
 
 from ..models import EventType, Evidence, Incident, QualityIssue, Severity
 from ..taxonomy import Taxonomy
-from .engine import _lowered_scan, _plain_text, scanned_finditer
+from ._text import segment
+from .engine import (
+    LeadIndex,
+    _lowered_scan,
+    _plain_text,
+    led_finditer,
+    regex_leads,
+    scanned_finditer,
+)
 
 __all__ = ["CHECK_CODES", "check"]
 
@@ -94,27 +102,58 @@ _ROLE_BEFORE: Final = re.compile(
 _ROLE_REACH: Final = 120  # characters before the verb in which the role may start
 
 
-def _finditer(
-    rx: re.Pattern[str], text: str, low: str | None, pos: int = 0, endpos: int | None = None
-) -> Iterator[re.Match[str]]:
-    """``rx.finditer(text, pos, endpos)``, found by a scan of ``low`` (the text
-    lower-cased, or None when lower-casing would move offsets) where one exists."""
-    scan = None if low is None else _lowered_scan(rx.pattern, rx.flags)
-    if scan is None or low is None:
-        return rx.finditer(text, pos, len(text) if endpos is None else endpos)
-    return scanned_finditer(rx, scan, text, low, pos, endpos)
+# The checks' regexes (below) that the lead index can place: read at first use.
+@functools.cache
+def _lead_index() -> tuple[LeadIndex, dict[re.Pattern[str], int]]:
+    leads: list[tuple[tuple[str, bool], ...]] = []
+    slots: dict[re.Pattern[str], int] = {}
+    for rx in (_HINDSIGHT, _BLAME_WORDS, _BLAME_VERB, _CAUSAL, _ACTION_SENTENCE, _PROCEDURAL,
+               _SYSTEMIC, _NEAR_MISS):
+        found = regex_leads(rx.pattern, rx.flags)
+        if found is not None:
+            slots[rx] = len(leads)
+            leads.append(found)
+    return LeadIndex(leads), slots
 
 
-def _search(
-    rx: re.Pattern[str], text: str, low: str | None, pos: int = 0, endpos: int | None = None
-) -> re.Match[str] | None:
-    return next(_finditer(rx, text, low, pos, endpos), None)
+class _Scan:
+    """How one text is searched: ``low`` (the text lower-cased, or None when that would
+    move offsets) and, in a plain text, where each placed regex can start."""
+
+    __slots__ = ("low", "places", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.low = text.lower() if _plain_text(text) else None
+        self.places: list[list[int]] | None = None
+        if self.low is not None:
+            self.places = _lead_index()[0].places(segment(text))
+
+    def finditer(
+        self, rx: re.Pattern[str], pos: int = 0, endpos: int | None = None
+    ) -> Iterator[re.Match[str]]:
+        """``rx.finditer(text, pos, endpos)``, trying ``rx`` only where it can start."""
+        text, low = self.text, self.low
+        if self.places is not None:
+            slot = _lead_index()[1].get(rx)
+            if slot is not None:
+                return led_finditer(rx, self.places[slot], text, pos, endpos)
+        scan = None if low is None else _lowered_scan(rx.pattern, rx.flags)
+        if scan is None or low is None:
+            return rx.finditer(text, pos, len(text) if endpos is None else endpos)
+        return scanned_finditer(rx, scan, text, low, pos, endpos)
+
+    def search(
+        self, rx: re.Pattern[str], pos: int = 0, endpos: int | None = None
+    ) -> re.Match[str] | None:
+        return next(self.finditer(rx, pos, endpos), None)
 
 
-def _blame_spans(text: str, low: str | None = None) -> list[tuple[int, int]]:
+def _blame_spans(text: str, scan: _Scan | None = None) -> list[tuple[int, int]]:
     """Non-overlapping blame phrases in text order (earlier start wins, then the role form)."""
-    found = [(m.start(), 0, m.end()) for m in _finditer(_BLAME_WORDS, text, low)]
-    for verb in _finditer(_BLAME_VERB, text, low):
+    scan = scan or _Scan(text)
+    found = [(m.start(), 0, m.end()) for m in scan.finditer(_BLAME_WORDS)]
+    for verb in scan.finditer(_BLAME_VERB):
         role = _ROLE_BEFORE.search(text, max(0, verb.start() - _ROLE_REACH), verb.start())
         if role is not None:
             found.append((role.start(), -1, verb.end()))
@@ -272,8 +311,8 @@ def check(
     sentences = _sentences(text) if text.strip() else []
     n_words = len(re.findall(r"\w+", text))
 
-    low = text.lower() if _plain_text(text) else None
-    hind = list(_finditer(_HINDSIGHT, text, low))
+    scan = _Scan(text)
+    hind = list(scan.finditer(_HINDSIGHT))
     if hind:
         issues.append(
             _issue(
@@ -284,7 +323,7 @@ def check(
                 [_ev(text, m.start(), m.end()) for m in hind[:10]],
             )
         )
-    blame = _blame_spans(text, low)
+    blame = _blame_spans(text, scan)
     if blame:
         issues.append(
             _issue(
@@ -295,7 +334,7 @@ def check(
                 [_ev(text, a, b) for a, b in blame[:10]],
             )
         )
-    if n_words >= _ANALYSIS_MIN_WORDS and not _search(_CAUSAL, text, low):
+    if n_words >= _ANALYSIS_MIN_WORDS and not scan.search(_CAUSAL):
         issues.append(
             _issue(
                 "CHK.NO_ANALYSIS",
@@ -307,10 +346,10 @@ def check(
                 Severity.INFO,
             )
         )
-    action_spans = [(a, b) for a, b in sentences if _search(_ACTION_SENTENCE, text, low, a, b)]
+    action_spans = [(a, b) for a, b in sentences if scan.search(_ACTION_SENTENCE, a, b)]
     if action_spans:
-        procedural = [(a, b) for a, b in action_spans if _search(_PROCEDURAL, text, low, a, b)]
-        systemic = [(a, b) for a, b in action_spans if _search(_SYSTEMIC, text, low, a, b)]
+        procedural = [(a, b) for a, b in action_spans if scan.search(_PROCEDURAL, a, b)]
+        systemic = [(a, b) for a, b in action_spans if scan.search(_SYSTEMIC, a, b)]
         if procedural and not systemic:
             issues.append(
                 _issue(
@@ -351,7 +390,7 @@ def check(
                 )
             )
     near_miss = (incident is not None and incident.event_type == EventType.NEAR_MISS) or (
-        incident is None and _search(_NEAR_MISS, text, low) is not None
+        incident is None and scan.search(_NEAR_MISS) is not None
     )
     if near_miss and text.strip() and not _has_recovery(text, taxonomy):
         issues.append(

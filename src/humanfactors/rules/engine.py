@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import bisect
 import functools
 import importlib
 import logging
@@ -417,12 +418,25 @@ class _Matcher:
             frozenset(p for p in self.by_prefix if len(p) == n) for n in self.prefix_lengths
         )
         self.regex_rules = tuple(i for i, r in enumerate(self.rules) if r._regexes)
-        # per rule, its raw regexes with a quicker scan for where they can match
-        self._raw = {
-            i: tuple((rx, _lowered_scan(rx.pattern, rx.flags)) for rx in r._regexes)
-            for i, r in enumerate(self.rules)
-            if r._regexes
-        }
+        # per rule, its raw regexes as (regex, a quicker scan for where they can match,
+        # slot): a slot numbers the regexes whose matches start with known words (see
+        # regex_leads); in a plain text those are tried only where such a word starts
+        raw: dict[int, tuple[tuple[re.Pattern[str], re.Pattern[str] | None, int], ...]] = {}
+        leads: list[tuple[tuple[str, bool], ...]] = []
+        for i, r in enumerate(self.rules):
+            if not r._regexes:
+                continue
+            items = []
+            for rx in r._regexes:
+                found = regex_leads(rx.pattern, rx.flags)
+                slot = -1
+                if found is not None:
+                    slot = len(leads)
+                    leads.append(found)
+                items.append((rx, _lowered_scan(rx.pattern, rx.flags), slot))
+            raw[i] = tuple(items)
+        self._raw = raw
+        self._lead_index = LeadIndex(leads)
         # per phrase, its first item's needs, split for speed (see _split_needs)
         self.first = tuple(_split_needs(ph.first_needs) for ph in self.phrases)
         # The same index as records for the matching loop: one integer id per entry (the
@@ -571,12 +585,13 @@ class _Matcher:
             pairs = self._pair_records[tok] = {
                 b: self._records(e, tok, b) for b, e in self._pairs_of[tok]
             }
+        raw = self._lead_index.starts_of(tok) if self._lead_index.leads else None
         info = None
-        if word or pairs or prefixes:
+        if word or pairs or prefixes or raw:
             # and every rule an entry of this token can offer
             entries = [word, *(pairs.values() if pairs else ()), *prefixes]
             rules = frozenset().union(*(self._entry_rules[e[0]] for e in entries if e))
-            info = (word, pairs, tuple(prefixes), rules)
+            info = (word, pairs, tuple(prefixes), rules, raw)
         table[tok] = info
         return info
 
@@ -673,6 +688,7 @@ class _Matcher:
         slot_low = self._slot_low
         low = text.lower() if plain else ""
         keep = self._keep
+        raw_at: list[tuple[int, tuple[tuple[int, int], ...]]] = []  # (token, raw starts)
         # Candidates in text order, then word, word pair and prefixes (shortest first).
         for k, tok in enumerate(toks):
             info = table.get(tok, _UNSEEN)
@@ -680,7 +696,9 @@ class _Matcher:
                 info = self._entries(tok)
             if info is None:
                 continue
-            word, pairs, prefixes, rules = info
+            word, pairs, prefixes, rules, raw = info
+            if raw is not None:
+                raw_at.append((k, raw))
             if allowed is not None and rules.isdisjoint(allowed):
                 continue  # none of this token's entries serves an allowed rule
             found = []
@@ -725,10 +743,24 @@ class _Matcher:
                         m = rx.match(text, start)
                     if m and m.end() > start:
                         yield i, source, start, m.end()
+        # Raw regexes after the phrases, each in finditer's order. In a plain text a regex
+        # with leads is tried only where a run of word characters can start its match:
+        # every match starts at one of those places, so trying them in order and going
+        # on from each match's end finds what finditer finds.
+        at: dict[int, list[int]] = {}
+        if plain:
+            for k, raw in raw_at:
+                start = starts[k]
+                for slot, offset in raw:
+                    at.setdefault(slot, []).append(start + offset)
         for i in self.regex_rules:
             if allowed is not None and i not in allowed:
                 continue
-            for rx, scan in self._raw[i]:
+            for rx, scan, slot in self._raw[i]:
+                if plain and slot >= 0:
+                    for m in led_finditer(rx, at.get(slot, ()), text):
+                        yield i, rx.pattern, m.start(), m.end()
+                    continue
                 if scan is None or not plain:
                     for m in rx.finditer(text):
                         if m.end() > m.start():
@@ -812,6 +844,170 @@ def _lowered_scan(pattern: str, flags: int) -> re.Pattern[str] | None:
         return re.compile(rest)
     except Exception:  # an unusual pattern keeps finditer
         return None
+
+
+@functools.lru_cache(maxsize=4096)
+def regex_leads(pattern: str, flags: int) -> tuple[tuple[str, bool], ...] | None:
+    """How every match of a case-insensitive regex that starts with ``(?<!\\w)`` begins,
+    in a plain text: ``(word, exact)`` pairs, one of which fits the run of word
+    characters where the match starts (``exact``: the run is the word; else the run
+    starts with it). None when the regex does not allow this (the parse tree is read).
+
+    Only the regex's first literal characters are read: each alternative must start
+    with an ASCII word character, outside any flag change.
+    """
+    head = r"(?<!\w)"
+    if flags & ~re.UNICODE != re.IGNORECASE or not pattern.startswith(head):
+        return None
+    global _sre_parser
+    try:
+        if _sre_parser is None:
+            _sre_parser = importlib.import_module("re._parser")
+        items = list(_sre_parser.parse(pattern, flags).data)
+        if not items or str(items[0][0]) != "ASSERT_NOT":
+            return None  # a top-level alternation: the look-behind guards only the first
+        found = _leads(items[1:], [_LEADS_STEPS])
+    except Exception:  # an unusual pattern is scanned as before
+        return None
+    if not found:
+        return None
+    out = set()
+    for lead in found:
+        word = _LEAD_WORD.match(lead)
+        if word is None:
+            return None
+        out.add((word.group(), word.end() < len(lead)))
+    return tuple(sorted(out))
+
+
+_LEAD_WORD: Final = re.compile(r"[a-z0-9_]+")
+_LEADS_MAX: Final = 256  # more alternatives than this: not worth the per-word test
+_LEADS_STEPS: Final = 2000  # a regex whose leads take more steps keeps its scan
+
+
+def _leads(items: list[Any], budget: list[int]) -> set[str] | None:
+    """Lower-case literal strings one of which starts every match of a parsed regex
+    sequence (None: unknown, or it can match the empty string). ``budget`` holds the
+    steps left: a regex made of many optional groups gives up rather than branching on."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        return None
+    acc = ""
+    for n, (op, av) in enumerate(items):
+        name = str(op)
+        if name == "LITERAL":
+            if av >= 128:
+                return None
+            acc += chr(av).lower()
+            continue
+        if acc:
+            return {acc}
+        rest = items[n + 1 :]
+        if name in ("AT", "ASSERT", "ASSERT_NOT"):
+            continue  # takes no characters
+        if name == "IN":
+            chars = _set_chars(av)
+            return None if chars is None else set(chars)
+        if name == "CATEGORY":
+            return set("0123456789") if str(av) == "CATEGORY_DIGIT" else None
+        if name == "SUBPATTERN":
+            if av[1] or av[2]:
+                return None  # a flag change
+            return _leads([*av[3].data, *rest], budget)
+        if name == "BRANCH":
+            out: set[str] = set()
+            for alt in av[1]:
+                sub = _leads([*alt.data, *rest], budget)
+                if sub is None:
+                    return None
+                out |= sub
+            return out if len(out) <= _LEADS_MAX else None
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            lo, _, body = av
+            first = _leads([*body.data, *rest], budget)
+            if lo >= 1 or first is None:
+                return first
+            skip = _leads(rest, budget)
+            return None if skip is None else first | skip
+        return None
+    return {acc} if acc else None
+
+
+def _set_chars(items: Any) -> set[str] | None:
+    """The lower-case characters of a parsed character set (None: not a short ASCII list)."""
+    out: set[str] = set()
+    for op, av in items:
+        name = str(op)
+        if name == "LITERAL" and av < 128:
+            out.add(chr(av).lower())
+        elif name == "RANGE" and av[1] < 128 and av[1] - av[0] < 40:
+            out.update(chr(c).lower() for c in range(av[0], av[1] + 1))
+        elif name == "CATEGORY" and str(av) == "CATEGORY_DIGIT":
+            out.update("0123456789")
+        else:
+            return None
+    return out
+
+
+class LeadIndex:
+    """Where the matches of some regexes can start in a plain text (see
+    :func:`_plain_text`): at the runs of word characters that fit their leads (see
+    :func:`regex_leads`), found from a text's tokens. Each regex is a slot (its index in
+    ``leads``); what each token offers is computed once and kept."""
+
+    def __init__(self, leads: Sequence[tuple[tuple[str, bool], ...]]) -> None:
+        self.leads = tuple(leads)
+        self._cache: dict[str, tuple[tuple[int, int], ...] | None] = {}
+
+    def starts_of(self, tok: str) -> tuple[tuple[int, int], ...] | None:
+        """``(slot, offset)`` for each regex that can start a match at a run of word
+        characters of the lower-cased token ``tok`` (at ``offset``: 0, or just past an
+        apostrophe), or None."""
+        if tok in self._cache:
+            return self._cache[tok]
+        out = []
+        offset = 0
+        for piece in re.split("['’]", tok):
+            for slot, leads in enumerate(self.leads):
+                if any(piece == w if exact else piece.startswith(w) for w, exact in leads):
+                    out.append((slot, offset))
+            offset += len(piece) + 1
+        found = tuple(out) or None
+        if len(self._cache) > 100_000:
+            self._cache.clear()
+        self._cache[tok] = found
+        return found
+
+    def places(self, seg: Segmented) -> list[list[int]]:
+        """Per slot, the offsets in ``seg.text`` (a plain text) where its regex can start
+        a match, in order."""
+        at: list[list[int]] = [[] for _ in self.leads]
+        cache = self._cache
+        for tok, start in zip(seg.tokens, seg.token_starts, strict=True):
+            hit = cache.get(tok, ())
+            if hit == ():  # not seen yet (a token with no place is kept as None)
+                hit = self.starts_of(tok)
+            if hit:
+                for slot, offset in hit:
+                    at[slot].append(start + offset)
+        return at
+
+
+def led_finditer(
+    rx: re.Pattern[str], places: Sequence[int], text: str, pos: int = 0, endpos: int | None = None
+) -> Iterator[re.Match[str]]:
+    """``rx.finditer(text, pos, endpos)`` for a regex whose every match starts at one of
+    ``places`` (ascending; from :meth:`LeadIndex.places`) and is not empty: it is tried
+    only there, going on from each match's end as finditer does."""
+    end = len(text) if endpos is None else endpos
+    reach = pos
+    for k in range(bisect.bisect_left(places, pos), len(places)):
+        at = places[k]
+        if at >= end:
+            break
+        if at >= reach and (m := rx.match(text, at, end)) is not None:
+            yield m
+            reach = m.end()
 
 
 def scanned_finditer(
