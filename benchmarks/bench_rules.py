@@ -224,7 +224,9 @@ def sentences() -> None:
       who had not seen the rules, then used, one round each, to find what the rules got
       wrong. Their figures after that round are partly a fit too; each was measured before
       it was studied (docs/benchmarks/rules.md).
-    - ``rule_sentences_holdout4.jsonl`` (420): written the same way and never used to
+    - ``rule_sentences_holdout4.jsonl`` (420): written the same way, measured unseen,
+      then studied in round 4.
+    - ``rule_sentences_holdout5.jsonl`` (429): written the same way and never used to
       change a rule, so its figures are the estimate for sentences the rules were not
       written for.
     """
@@ -236,7 +238,8 @@ def sentences() -> None:
         ("studied in round 1", "rule_sentences_holdout.jsonl"),
         ("studied in round 2", "rule_sentences_holdout2.jsonl"),
         ("studied in round 3", "rule_sentences_holdout3.jsonl"),
-        ("held out, never studied", "rule_sentences_holdout4.jsonl"),
+        ("studied in round 4", "rule_sentences_holdout4.jsonl"),
+        ("held out, never studied", "rule_sentences_holdout5.jsonl"),
     ):
         path = ROOT / "tests" / "data" / name
         if not path.exists():
