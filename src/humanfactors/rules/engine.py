@@ -957,6 +957,15 @@ class LeadIndex:
 
     def __init__(self, leads: Sequence[tuple[tuple[str, bool], ...]]) -> None:
         self.leads = tuple(leads)
+        # the slots by exact word, and by prefix (a run starting with it) per length
+        exact: dict[str, set[int]] = {}
+        prefixes: dict[int, dict[str, set[int]]] = {}
+        for slot, pairs in enumerate(self.leads):
+            for word, is_exact in pairs:
+                table = exact if is_exact else prefixes.setdefault(len(word), {})
+                table.setdefault(word, set()).add(slot)
+        self._exact = exact
+        self._prefixes = tuple(sorted(prefixes.items()))
         self._cache: dict[str, tuple[tuple[int, int], ...] | None] = {}
 
     def starts_of(self, tok: str) -> tuple[tuple[int, int], ...] | None:
@@ -968,9 +977,12 @@ class LeadIndex:
         out = []
         offset = 0
         for piece in re.split("['’]", tok):
-            for slot, leads in enumerate(self.leads):
-                if any(piece == w if exact else piece.startswith(w) for w, exact in leads):
-                    out.append((slot, offset))
+            slots = set(self._exact.get(piece, ()))
+            for n, table in self._prefixes:
+                if n > len(piece):
+                    break
+                slots.update(table.get(piece[:n], ()))
+            out.extend((slot, offset) for slot in sorted(slots))
             offset += len(piece) + 1
         found = tuple(out) or None
         if len(self._cache) > 100_000:
