@@ -974,7 +974,7 @@ class LeadIndex:
         apostrophe), or None."""
         if tok in self._cache:
             return self._cache[tok]
-        out = []
+        out: list[tuple[int, int]] = []
         offset = 0
         for piece in re.split("['’]", tok):
             slots = set(self._exact.get(piece, ()))
