@@ -221,16 +221,23 @@ def test_sentence_boundary_scan_equals_the_plain_pattern(text):
     st.integers(0, 200),
 )
 def test_context_scans_find_what_search_finds(text, pos, endpos):
-    # the built-in rules' context regexes, scanned on the lower-cased plain text
-    from humanfactors.rules.engine import _found
+    # the built-in rules' context regexes, scanned on the lower-cased plain text, and
+    # tried where the text's tokens fit their lead words
+    from humanfactors.rules._text import segment
+    from humanfactors.rules.engine import _ContextLeads, _found
 
     low = text.lower()
+    seg = segment(text)
+    leads = _ContextLeads()
+    tried = 0
     for rule in RuleSet.default():
         for rx in rule._context.values():
             if rx is not None:
-                assert _found(rx, text, low, pos, endpos) == (
-                    rx.search(text, pos, endpos) is not None
-                )
+                want = rx.search(text, pos, endpos) is not None
+                assert _found(rx, text, low, pos, endpos) == want
+                assert _found(rx, text, low, pos, endpos, seg, leads) == want
+                tried += leads.slot(rx) >= 0
+    assert tried > 100  # most context regexes have lead words
 
 
 _CHECK_WORDS = [

@@ -437,6 +437,7 @@ class _Matcher:
             raw[i] = tuple(items)
         self._raw = raw
         self._lead_index = LeadIndex(leads)
+        self._context_leads = _ContextLeads()
         # per phrase, its first item's needs, split for speed (see _split_needs)
         self.first = tuple(_split_needs(ph.first_needs) for ph in self.phrases)
         # The same index as records for the matching loop: one integer id per entry (the
@@ -797,7 +798,7 @@ class _Matcher:
                 continue
             seen.add(key)
             try:
-                m = _judge(rule, phrase, seg, start, end, low)
+                m = _judge(rule, phrase, seg, start, end, low, self._context_leads)
             except Exception as exc:  # a fault in one rule must not stop the others
                 faults[rule.id] += 1
                 logger.warning("rule %r raised %s; match skipped", rule.id, type(exc).__name__)
@@ -974,6 +975,14 @@ class LeadIndex:
         apostrophe), or None."""
         if tok in self._cache:
             return self._cache[tok]
+        found = self.compute(tok)
+        if len(self._cache) > 100_000:
+            self._cache.clear()
+        self._cache[tok] = found
+        return found
+
+    def compute(self, tok: str) -> tuple[tuple[int, int], ...] | None:
+        """:meth:`starts_of` without the cache."""
         out: list[tuple[int, int]] = []
         offset = 0
         for piece in re.split("['’]", tok):
@@ -984,11 +993,7 @@ class LeadIndex:
                 slots.update(table.get(piece[:n], ()))
             out.extend((slot, offset) for slot in sorted(slots))
             offset += len(piece) + 1
-        found = tuple(out) or None
-        if len(self._cache) > 100_000:
-            self._cache.clear()
-        self._cache[tok] = found
-        return found
+        return tuple(out) or None
 
     def places(self, seg: Segmented) -> list[list[int]]:
         """Per slot, the offsets in ``seg.text`` (a plain text) where its regex can start
@@ -1003,6 +1008,42 @@ class LeadIndex:
                 for slot, offset in hit:
                     at[slot].append(start + offset)
         return at
+
+
+class _ContextLeads:
+    """Lead words (see :func:`regex_leads`) of the context alternations (``requires``,
+    ``unless``, ``boost``, ``dampen``) of one matcher's rules, read the first time each
+    is needed, and per token, the alternations whose match can start at it: ``{slot:
+    offsets}`` (offset 0, or just past an apostrophe), or None."""
+
+    def __init__(self) -> None:
+        self._slots: dict[str, int] = {}  # pattern -> slot (-1: no leads)
+        self._index = LeadIndex(())
+        self.cache: dict[str, dict[int, tuple[int, ...]] | None] = {}
+
+    def slot(self, rx: LazyRegex) -> int:
+        slot = self._slots.get(rx.pattern)
+        if slot is None:
+            leads = regex_leads(rx.pattern, rx.flags)
+            slot = -1
+            if leads is not None:
+                slot = len(self._index.leads)
+                self._index = LeadIndex((*self._index.leads, leads))
+                self.cache.clear()  # what a token starts now includes this slot
+            self._slots[rx.pattern] = slot
+        return slot
+
+    def token(self, tok: str) -> dict[int, tuple[int, ...]] | None:
+        found: dict[int, tuple[int, ...]] | None = None
+        starts = self._index.compute(tok)
+        if starts is not None:
+            found = {}
+            for slot, offset in starts:
+                found[slot] = (*found.get(slot, ()), offset)
+        if len(self.cache) > 100_000:
+            self.cache.clear()
+        self.cache[tok] = found
+        return found
 
 
 def led_finditer(
@@ -1064,9 +1105,41 @@ def _caseless(ch: str) -> bool:
     return ch.lower() == ch == ch.upper() and ch.casefold() == ch
 
 
-def _found(rx: LazyRegex, text: str, low: str | None, pos: int, endpos: int) -> bool:
-    """``rx.search(text, pos, endpos) is not None``, scanning ``low`` (``text``
-    lower-cased when it is plain, else None) where :func:`_lowered_scan` allows."""
+def _found(
+    rx: LazyRegex,
+    text: str,
+    low: str | None,
+    pos: int,
+    endpos: int,
+    seg: Segmented | None = None,
+    leads: _ContextLeads | None = None,
+) -> bool:
+    """``rx.search(text, pos, endpos) is not None``, in a plain text (``low``: ``text``
+    lower-cased when it is plain, else None) trying ``rx`` only where ``seg``'s tokens
+    fit its leads (see :class:`_ContextLeads`), or else scanning ``low`` where
+    :func:`_lowered_scan` allows."""
+    if low is not None and seg is not None and leads is not None:
+        slot = leads.slot(rx)
+        if slot >= 0:
+            starts = seg.token_starts
+            toks = seg.tokens
+            compiled = rx.compiled
+            # a token that starts before pos may have a part after an apostrophe in range
+            k = max(0, bisect.bisect_left(starts, pos) - 1)
+            stop = bisect.bisect_left(starts, endpos)
+            cache = leads.cache
+            while k < stop:
+                tok = toks[k]
+                hits = cache[tok] if tok in cache else leads.token(tok)
+                if hits is not None:
+                    offsets = hits.get(slot)
+                    if offsets is not None:
+                        for offset in offsets:
+                            at = starts[k] + offset
+                            if pos <= at < endpos and compiled.match(text, at, endpos):
+                                return True
+                k += 1
+            return False
     if low is not None:
         scan = _alternation_scan(rx.pattern, rx.flags)
         if scan is not None:
@@ -1140,7 +1213,13 @@ def _plain_text(text: str) -> bool:
 
 
 def _judge(
-    rule: Rule, phrase: str, seg: Segmented, start: int, end: int, low: str | None = None
+    rule: Rule,
+    phrase: str,
+    seg: Segmented,
+    start: int,
+    end: int,
+    low: str | None = None,
+    leads: _ContextLeads | None = None,
 ) -> RuleMatch | None:
     """Apply context, negation, hedging and the accept hook to one raw match (``low``:
     the text lower-cased when it is plain, for quicker context scans)."""
@@ -1157,10 +1236,10 @@ def _judge(
     c_end = min(s_end, end + _CONTEXT)
     ctx = rule._context
     req = ctx["requires"]
-    if req is not None and not _found(req, text, low, c_start, c_end):
+    if req is not None and not _found(req, text, low, c_start, c_end, seg, leads):
         return None
     unl = ctx["unless"]
-    if unl is not None and _found(unl, text, low, c_start, c_end):
+    if unl is not None and _found(unl, text, low, c_start, c_end, seg, leads):
         return None
     # the tokens of the sentence before the match, and of the match itself
     i, j = seg.token_range(s_start, start)
@@ -1175,10 +1254,10 @@ def _judge(
     hedged = hedged or _inside(inside, phrase, _HEDGE_WORDS)
     confidence = rule.confidence
     boost = ctx["boost"]
-    if boost is not None and _found(boost, text, low, c_start, c_end):
+    if boost is not None and _found(boost, text, low, c_start, c_end, seg, leads):
         confidence = min(1.0, confidence + _BOOST)
     dampen = ctx["dampen"]
-    if dampen is not None and _found(dampen, text, low, c_start, c_end):
+    if dampen is not None and _found(dampen, text, low, c_start, c_end, seg, leads):
         confidence = max(0.05, confidence - _DAMPEN)
     if hedged:
         confidence *= _HEDGE_FACTOR
