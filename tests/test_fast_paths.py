@@ -269,3 +269,51 @@ def test_quality_check_scans_find_what_finditer_finds(text, cut):
         want_part = rx.search(text, pos, max(pos, end))
         got_part = scan.search(rx, pos, max(pos, end))
         assert (got_part and got_part.span()) == (want_part and want_part.span()), name
+
+
+def test_case_traps_are_every_character_that_breaks_lower_cased_matching():
+    # _plain_text lets every other character through: check all of Unicode
+    import re
+    import string
+    import sys
+
+    from humanfactors.rules.engine import _CASE_TRAPS
+
+    ascii_alnum = re.compile("[" + re.escape(string.ascii_letters + string.digits) + "]", re.I)
+    classes = [re.compile(p) for p in (r"\w", r"\d", r"\s")]
+    traps = set()
+    for cp in range(128, sys.maxunicode + 1):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        ch = chr(cp)
+        low = ch.lower()
+        if len(low) != 1 or ascii_alnum.fullmatch(ch):
+            traps.add(ch)
+            continue
+        for rx in classes:  # lower-casing never moves a character in or out of a class
+            assert bool(rx.fullmatch(ch)) == bool(rx.fullmatch(low)), (hex(cp), rx.pattern)
+    assert traps == set(_CASE_TRAPS)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["I", "forgot", "Forgot", "the", "visit", "didn’t", "“busy”", "–", "—", "…", "£40",
+             "café", "Café", "rôle", "É", "no", "one", "saw", "child", "caseload", "of", "32",
+             "cases", "was", "not", "a", "factor", "nobody", "challenged", "ſ", "K", "٣", "x"]
+        ),
+        max_size=30,
+    ).map(" ".join)
+)
+def test_texts_beyond_ascii_match_as_the_unfiltered_path_does(text):
+    # a plain text with characters outside ASCII takes the filtered, lower-cased path:
+    # it must find what the path for other texts (no word tests, no lower-casing) finds
+    from humanfactors.rules import engine
+
+    rules = RuleSet.default()
+    fast = [(m.rule_id, m.start, m.end, m.confidence) for m in rules.matches(text)]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine, "_plain_text", lambda t: False)
+        slow = [(m.rule_id, m.start, m.end, m.confidence) for m in rules.matches(text)]
+    assert fast == slow

@@ -488,7 +488,7 @@ def token_cuts(token: str) -> frozenset[str]:
 
 def could_start(word: str, token: str, cuts: frozenset[str]) -> bool:
     """False only when ``word`` of a phrase cannot match where ``token`` starts in a
-    plain text (ASCII but for curly apostrophes; ``token`` lower-cased as by
+    plain text (see ``engine._plain_text``; ``token`` lower-cased as by
     :func:`segment`, ``cuts`` its :func:`token_cuts`).
 
     There a word of letters, digits and inner apostrophes matches only the whole token
@@ -512,8 +512,8 @@ _PIECE = re.compile(r"[a-z0-9_]+")
 def _keyset(word: str) -> frozenset[str] | None:
     """The tokens one of which starts where ``word`` matches in a plain text, or None.
 
-    A plain text is ASCII but for curly apostrophes and has no token with two
-    apostrophes. There, ``word`` matches only where a token starts that equals one of
+    In a plain text (see ``engine._plain_text``) with no token of two apostrophes,
+    ``word`` matches only where a token starts that equals one of
     these, or one of these followed by an apostrophe and more ("can" in "can't"). A
     hyphenated word ``a-b-c`` starts the token ``a``, ``ab`` or ``abc``. Prefixes,
     slashes and other characters give None (no constraint).

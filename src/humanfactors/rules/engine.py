@@ -1201,15 +1201,38 @@ def _split_needs(
     return free, singles, by_last
 
 
-def _plain_text(text: str) -> bool:
-    """True when ``text`` is ASCII but for curly apostrophes.
+# The characters outside ASCII that Python's case-insensitive matching equates with an
+# ASCII letter (dotless i, long s, the Kelvin sign) or whose lower case is longer (capital
+# I with a dot above): found by trying every code point (tests/test_fast_paths.py).
+_CASE_TRAPS: Final = ("\u0130", "\u0131", "\u017f", "\u212a")
+_OTHER_DIGIT: Final = re.compile(r"[^\D0-9]")  # a digit other than 0-9
 
-    In such a text a phrase word matches (ignoring case) exactly where a token starts
-    that equals it or extends it past an apostrophe (see ``_text._keyset``); outside
-    ASCII, case folding (a long s matches ``s``) breaks that, so _Matcher does not
-    filter phrases by their words there.
+
+def _plain_text(text: str) -> bool:
+    """True when ``text`` has none of the few characters that make case-insensitive
+    matching differ from matching the lower-cased text: no case trap (see _CASE_TRAPS)
+    and no digit outside 0-9. Curly quotes, dashes, accented letters and other
+    characters outside ASCII are fine.
+
+    In such a text lower-casing keeps every offset; a pattern with no upper-case or
+    cased non-ASCII letter matches the text ignoring case exactly where it matches the
+    lower-cased text with case; and a phrase word matches exactly where a token starts
+    that equals it or extends it past an apostrophe (see ``_text._keyset``). Outside
+    plain texts (a long s matches ``s``) these fail, so _Matcher does not filter phrases
+    by their words there. The answer for the last text asked about is kept: the rules
+    and the checks ask about the same string several times.
     """
-    return text.isascii() or text.replace("’", "'").isascii()
+    if text.isascii():
+        return True
+    last = _last_plain
+    if last[0] is text:
+        return bool(last[1])
+    plain = not any(ch in text for ch in _CASE_TRAPS) and _OTHER_DIGIT.search(text) is None
+    last[0], last[1] = text, plain
+    return plain
+
+
+_last_plain: list[Any] = [None, False]  # (text, whether plain), matched by identity
 
 
 def _judge(
