@@ -1224,15 +1224,16 @@ def _plain_text(text: str) -> bool:
     """
     if text.isascii():
         return True
-    last = _last_plain
-    if last[0] is text:
-        return bool(last[1])
+    last = _last_plain[0]
+    if last is not None and last[0] is text:
+        return last[1]
     plain = not any(ch in text for ch in _CASE_TRAPS) and _OTHER_DIGIT.search(text) is None
-    last[0], last[1] = text, plain
+    _last_plain[0] = (text, plain)  # one assignment: threads see a whole pair
     return plain
 
 
-_last_plain: list[Any] = [None, False]  # (text, whether plain), matched by identity
+# The last text outside ASCII asked about and the answer, matched by identity.
+_last_plain: list[tuple[str, bool] | None] = [None]
 
 
 def _judge(
