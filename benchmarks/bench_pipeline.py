@@ -4,6 +4,7 @@
     python benchmarks/bench_pipeline.py --quick    # smaller streams for a smoke run
     python benchmarks/bench_pipeline.py --quick --repeat 3 --throughput-only
     python benchmarks/bench_pipeline.py --quick --stages   # CPU a report by stage
+    python benchmarks/bench_pipeline.py --quick --cold     # first pass in a fresh process
 
 Prints:
 - reports/second on one core for 1,500-character reports, whole pipeline     [>= 300/s]
@@ -123,6 +124,34 @@ def timed_subprocess(code: str, repeat: int = 5) -> float:
     return best
 
 
+COLD = r"""
+import json, sys, time
+from humanfactors.pipeline import analyse_many
+texts = json.load(open(sys.argv[1]))
+list(analyse_many(["I forgot the visit."]))  # model loaded, as after the first analyse
+times = []
+for _ in range(3):
+    start = time.process_time()
+    list(analyse_many(texts, batch_size=64))
+    times.append(time.process_time() - start)
+print(*times)
+"""
+
+
+def cold(texts: list[str]) -> None:
+    """CPU time of the same reports analysed three times in one fresh process: the first
+    pass also compiles the regexes and fills the caches those reports need."""
+    sample = os.path.join(os.environ.get("TMPDIR", "/tmp"), "hf-bench-cold.json")
+    with open(sample, "w") as fh:
+        json.dump(texts, fh)
+    out = subprocess.run([sys.executable, "-c", COLD, sample],
+                         capture_output=True, text=True, check=True)
+    first, *later = (float(x) for x in out.stdout.split())
+    print(f"fresh process, {len(texts):,} reports: first pass {first:.2f} s CPU, then "
+          + ", ".join(f"{t:.2f} s" for t in later)
+          + f" (first-use cost about {first - min(later):.1f} s)")
+
+
 def stages(texts: list[str]) -> None:
     """CPU time a report of each stage of one process's pipeline, and the parent's CPU
     time a report while two worker processes analyse the same texts."""
@@ -174,6 +203,8 @@ def main() -> None:
                     help="skip the memory and start-up figures")
     ap.add_argument("--stages", action="store_true",
                     help="only the CPU time of each stage and the parent's share with two jobs")
+    ap.add_argument("--cold", action="store_true",
+                    help="only the first pass against later ones in a fresh process")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from humanfactors._default import default_predictor
@@ -183,6 +214,9 @@ def main() -> None:
     texts = make_reports(n)
     if args.stages:
         stages(texts)
+        return
+    if args.cold:
+        cold(texts)
         return
     # one and two jobs alternate, each pair with its own baseline run, so that a change in
     # the machine's speed shows in the spread rather than in one ratio
