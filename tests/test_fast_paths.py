@@ -317,3 +317,20 @@ def test_texts_beyond_ascii_match_as_the_unfiltered_path_does(text):
         mp.setattr(engine, "_plain_text", lambda t: False)
         slow = [(m.rule_id, m.start, m.end, m.confidence) for m in rules.matches(text)]
     assert fast == slow
+
+
+def test_threads_sharing_a_new_matcher_find_what_one_thread_finds():
+    # the context alternations' lead words are read on first use, from whichever thread
+    # needs them first: a new rule set shared by many threads must find the same matches
+    from concurrent.futures import ThreadPoolExecutor
+
+    from humanfactors.corpus import load_corpus
+
+    texts = [r.narrative for r in load_corpus("all")][:240]
+    alone = RuleSet(list(RuleSet.default()))
+    expected = [alone.matches(t) for t in texts]
+    shared = RuleSet(list(RuleSet.default()))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(shared.matches, texts))
+    assert got == expected
+    assert sum(map(len, got)) > 200  # the texts do fire rules

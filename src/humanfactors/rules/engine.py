@@ -25,6 +25,7 @@ import importlib
 import logging
 import math
 import re
+import threading
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -1014,28 +1015,46 @@ class _ContextLeads:
     """Lead words (see :func:`regex_leads`) of the context alternations (``requires``,
     ``unless``, ``boost``, ``dampen``) of one matcher's rules, read the first time each
     is needed, and per token, the alternations whose match can start at it: ``{slot:
-    offsets}`` (offset 0, or just past an apostrophe), or None."""
+    offsets}`` (offset 0, or just past an apostrophe), or None.
+
+    Safe to share between threads: a new slot makes a new :class:`_LeadState` (under a
+    lock), and a token's entry is computed from one state and kept in that state's own
+    cache, so no entry misses a slot its state has.
+    """
 
     def __init__(self) -> None:
         self._slots: dict[str, int] = {}  # pattern -> slot (-1: no leads)
-        self._index = LeadIndex(())
-        self.cache: dict[str, dict[int, tuple[int, ...]] | None] = {}
+        self._lock = threading.Lock()
+        self.state = _LeadState(LeadIndex(()))
 
     def slot(self, rx: LazyRegex) -> int:
         slot = self._slots.get(rx.pattern)
         if slot is None:
             leads = regex_leads(rx.pattern, rx.flags)
-            slot = -1
-            if leads is not None:
-                slot = len(self._index.leads)
-                self._index = LeadIndex((*self._index.leads, leads))
-                self.cache.clear()  # what a token starts now includes this slot
-            self._slots[rx.pattern] = slot
+            with self._lock:
+                slot = self._slots.get(rx.pattern)
+                if slot is None:
+                    slot = -1
+                    if leads is not None:
+                        old = self.state.index.leads
+                        slot = len(old)
+                        self.state = _LeadState(LeadIndex((*old, leads)))
+                    self._slots[rx.pattern] = slot
         return slot
+
+
+class _LeadState:
+    """One :class:`LeadIndex` of context alternations and the tokens read with it."""
+
+    __slots__ = ("cache", "index")
+
+    def __init__(self, index: LeadIndex) -> None:
+        self.index = index
+        self.cache: dict[str, dict[int, tuple[int, ...]] | None] = {}
 
     def token(self, tok: str) -> dict[int, tuple[int, ...]] | None:
         found: dict[int, tuple[int, ...]] | None = None
-        starts = self._index.compute(tok)
+        starts = self.index.compute(tok)
         if starts is not None:
             found = {}
             for slot, offset in starts:
@@ -1127,10 +1146,11 @@ def _found(
             # a token that starts before pos may have a part after an apostrophe in range
             k = max(0, bisect.bisect_left(starts, pos) - 1)
             stop = bisect.bisect_left(starts, endpos)
-            cache = leads.cache
+            state = leads.state  # has this slot: it was made before slot() returned
+            cache = state.cache
             while k < stop:
                 tok = toks[k]
-                hits = cache[tok] if tok in cache else leads.token(tok)
+                hits = cache[tok] if tok in cache else state.token(tok)
                 if hits is not None:
                     offsets = hits.get(slot)
                     if offsets is not None:
