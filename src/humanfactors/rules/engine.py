@@ -1027,6 +1027,9 @@ class _ContextLeads:
         self._lock = threading.Lock()
         self.state = _LeadState(LeadIndex(()))
 
+    def __reduce__(self) -> tuple[type[_ContextLeads], tuple[()]]:
+        return _ContextLeads, ()  # a lock does not pickle; the leads are read again
+
     def slot(self, rx: LazyRegex) -> int:
         slot = self._slots.get(rx.pattern)
         if slot is None:
