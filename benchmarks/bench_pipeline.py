@@ -11,6 +11,8 @@ Prints:
 - the same with --jobs 2, and the ratio                                        [>= 1.7x]
 - a bare scikit-learn baseline (TF-IDF + one-vs-rest logistic regression predict) for scale
 - peak memory of a 10,000- and a 100,000-report stream, and the difference     [< 50 MB]
+- the same for a 2,000- and a 20,000-report stream with 20 made-up words in every report
+  (a vocabulary that keeps growing: the per-word caches must stay bounded)
 - `import humanfactors` time                                                   [< 0.3 s]
 - the first `analyse` in a fresh process with the default model cached         [< 2 s]
 """
@@ -94,9 +96,15 @@ STREAM = """
 import resource, sys, itertools
 from humanfactors.pipeline import analyse_many
 from humanfactors.models import RecordError
+import random, string
 n = int(sys.argv[1])
 texts = json.load(open(sys.argv[2]))
-gen = (texts[i % len(texts)] + f" Ref {i}." for i in range(n))
+new_words = int(sys.argv[3])  # made-up words added to each report (a vocabulary that grows)
+rng = random.Random(0)
+def words():
+    return "".join(" " + "".join(rng.choices(string.ascii_lowercase, k=rng.randint(4, 9)))
+                   for _ in range(new_words))
+gen = (texts[i % len(texts)] + f" Ref {i}." + words() for i in range(n))
 count = sum(1 for _ in analyse_many(gen, batch_size=64))
 assert count == n
 # VmHWM is this process's own peak; ru_maxrss would also count the parent's size when
@@ -109,9 +117,11 @@ except (OSError, IndexError):
 """
 
 
-def stream_peak_mb(n: int, sample_file: str) -> float:
-    out = subprocess.run([sys.executable, "-c", "import json\n" + STREAM, str(n), sample_file],
-                         capture_output=True, text=True, check=True)
+def stream_peak_mb(n: int, sample_file: str, new_words: int = 0) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", "import json\n" + STREAM, str(n), sample_file, str(new_words)],
+        capture_output=True, text=True, check=True,
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -248,6 +258,11 @@ def main() -> None:
     m_small, m_large = stream_peak_mb(small, sample), stream_peak_mb(large, sample)
     print(f"peak RSS: {small:,} reports {m_small:.0f} MB; {large:,} reports {m_large:.0f} MB; "
           f"growth {m_large - m_small:+.1f} MB")
+    # the same with 20 made-up words in every report: the per-word caches must stay bounded
+    few, many = (1000, 5000) if args.quick else (2000, 20000)
+    v_few, v_many = stream_peak_mb(few, sample, 20), stream_peak_mb(many, sample, 20)
+    print(f"peak RSS with 20 new words a report: {few:,} reports {v_few:.0f} MB; "
+          f"{many:,} reports {v_many:.0f} MB; growth {v_many - v_few:+.1f} MB")
 
     imp = timed_subprocess("import humanfactors")
     bare = timed_subprocess("pass")

@@ -271,7 +271,7 @@ class TextMultiLabelMixin:
 # sentences and reports: their vocabulary columns are computed once and cached per fitted
 # vectorizer, which makes transform several times faster than scikit-learn's per-n-gram
 # loop while giving the same matrix.
-_CHAR_CACHE_MAX = 200_000
+_CHAR_CACHE_MAX = 50_000  # words; a stream of new words refills it (memory stays flat)
 _char_caches: dict[int, tuple[Any, dict[str, NDArray[np.int32]]]] = {}
 
 

@@ -568,7 +568,7 @@ class _Matcher:
         """(word entry, pair entries by next word, prefix entries, the rules they serve) of
         a token, or None."""
         table = self._token_entries
-        if len(table) > 100_000:
+        if len(table) > 50_000:  # a stream of new words refills it: memory stays flat
             table.clear()
         prefixes = []
         for n, keys in zip(self.prefix_lengths, self.prefix_keys, strict=True):
@@ -587,7 +587,8 @@ class _Matcher:
             pairs = self._pair_records[tok] = {
                 b: self._records(e, tok, b) for b, e in self._pairs_of[tok]
             }
-        raw = self._lead_index.starts_of(tok) if self._lead_index.leads else None
+        # (kept with the token's entries in table: no second cache)
+        raw = self._lead_index.compute(tok) if self._lead_index.leads else None
         info = None
         if word or pairs or prefixes or raw:
             # and every rule an entry of this token can offer
@@ -951,6 +952,11 @@ def _set_chars(items: Any) -> set[str] | None:
     return out
 
 
+# Tokens whose lead-word places are kept per cache: a stream of new words (numbers,
+# misspellings) refills it, and a common word costs a microsecond to read again.
+_LEAD_CACHE_MAX: Final = 20_000
+
+
 class LeadIndex:
     """Where the matches of some regexes can start in a plain text (see
     :func:`_plain_text`): at the runs of word characters that fit their leads (see
@@ -977,7 +983,7 @@ class LeadIndex:
         if tok in self._cache:
             return self._cache[tok]
         found = self.compute(tok)
-        if len(self._cache) > 100_000:
+        if len(self._cache) > _LEAD_CACHE_MAX:
             self._cache.clear()
         self._cache[tok] = found
         return found
@@ -1062,7 +1068,7 @@ class _LeadState:
             found = {}
             for slot, offset in starts:
                 found[slot] = (*found.get(slot, ()), offset)
-        if len(self.cache) > 100_000:
+        if len(self.cache) > _LEAD_CACHE_MAX:
             self.cache.clear()
         self.cache[tok] = found
         return found
