@@ -78,7 +78,9 @@ _CONTEXT_WORDS = sorted(
     reverse=True,
 )
 _CONTEXT_SET = frozenset(w for w in _CONTEXT_WORDS if " " not in w)
-_LAST_WORD = re.compile(r"[\w'’.\-]+$")
+# The last word of a window that ends with no space, read from the reversed window: a
+# match at its start instead of a search that retries at every character of the window.
+_LAST_WORD_REVERSED = re.compile(r"[\w'’.\-]+")
 _ROLE_AFTER = re.compile(
     r"\s*(?:[,(]\s*(?:aged?\b|dob\b|d\.o\.b|born\b|\d|the\s|her\s|his\s|their\s|"
     + "|".join(re.escape(w) + r"\b" for w in sorted(RELATIONS | {"mum", "dad"}))
@@ -347,10 +349,10 @@ class PersonRecognizer(Recognizer):
         for verb in (" is", " was"):
             if low.endswith(verb):
                 low = low[: -len(verb)].rstrip()
-        last = _LAST_WORD.search(low)
+        last = _LAST_WORD_REVERSED.match(low[::-1])  # low has no trailing space
         if last is None:
             return False
-        word = last.group()
+        word = last.group()[::-1]
         if word.endswith(("'s", "’s")):
             word = word[:-2]
         return word in _CONTEXT_SET or low.endswith(("known as", "a.k.a."))
