@@ -427,14 +427,14 @@ class _Matcher:
         for i, r in enumerate(self.rules):
             if not r._regexes:
                 continue
-            items = []
+            items: list[tuple[re.Pattern[str], re.Pattern[str] | None, int]] = []
             for rx in r._regexes:
                 found = regex_leads(rx.pattern, rx.flags)
-                slot = -1
-                if found is not None:
-                    slot = len(leads)
+                if found is not None:  # placed by its leads: no scan needed
+                    items.append((rx, None, len(leads)))
                     leads.append(found)
-                items.append((rx, _lowered_scan(rx.pattern, rx.flags), slot))
+                else:
+                    items.append((rx, _lowered_scan(rx.pattern, rx.flags), -1))
             raw[i] = tuple(items)
         self._raw = raw
         self._lead_index = LeadIndex(leads)
@@ -691,7 +691,7 @@ class _Matcher:
         slot_low = self._slot_low
         low = text.lower() if plain else ""
         keep = self._keep
-        raw_at: list[tuple[int, tuple[tuple[int, int], ...]]] = []  # (token, raw starts)
+        raw_at: list[tuple[int, tuple[tuple[int, int], ...]]] = []  # (offset, raw starts)
         # Candidates in text order, then word, word pair and prefixes (shortest first).
         for k, tok in enumerate(toks):
             info = table.get(tok, _UNSEEN)
@@ -700,8 +700,8 @@ class _Matcher:
             if info is None:
                 continue
             word, pairs, prefixes, rules, raw = info
-            if raw is not None:
-                raw_at.append((k, raw))
+            if raw is not None and plain:
+                raw_at.append((starts[k], raw))
             if allowed is not None and rules.isdisjoint(allowed):
                 continue  # none of this token's entries serves an allowed rule
             found = []
@@ -750,18 +750,13 @@ class _Matcher:
         # with leads is tried only where a run of word characters can start its match:
         # every match starts at one of those places, so trying them in order and going
         # on from each match's end finds what finditer finds.
-        at: dict[int, list[int]] = {}
-        if plain:
-            for k, raw in raw_at:
-                start = starts[k]
-                for slot, offset in raw:
-                    at.setdefault(slot, []).append(start + offset)
+        at = _gather(raw_at, len(self._lead_index.leads))
         for i in self.regex_rules:
             if allowed is not None and i not in allowed:
                 continue
             for rx, scan, slot in self._raw[i]:
                 if plain and slot >= 0:
-                    for m in led_finditer(rx, at.get(slot, ()), text):
+                    for m in led_finditer(rx, at[slot], text):
                         yield i, rx.pattern, m.start(), m.end()
                     continue
                 if scan is None or not plain:
@@ -815,6 +810,14 @@ class _Matcher:
 _sre_parser: Any = None
 
 
+def _parse(pattern: str, flags: int) -> Any:
+    """The parse tree of a regex (Python's own parser, imported the first time)."""
+    global _sre_parser
+    if _sre_parser is None:
+        _sre_parser = importlib.import_module("re._parser")
+    return _sre_parser.parse(pattern, flags)
+
+
 @functools.lru_cache(maxsize=4096)
 def _lowered_scan(pattern: str, flags: int) -> re.Pattern[str] | None:
     """A quicker regex that finds, in a plain text lower-cased, at least every place where
@@ -829,14 +832,11 @@ def _lowered_scan(pattern: str, flags: int) -> re.Pattern[str] | None:
     literals and matches with case, so this scan is several times faster than ``rx``
     itself; each place it finds is then tried with ``rx``.
     """
-    global _sre_parser
     head = r"(?<!\w)"
     if flags & ~re.UNICODE != re.IGNORECASE or not pattern.startswith(head):
         return None
     try:
-        if _sre_parser is None:
-            _sre_parser = importlib.import_module("re._parser")
-        tree = _sre_parser.parse(pattern, flags)
+        tree = _parse(pattern, flags)
         if tree.getwidth()[0] == 0 or not _case_free(tree.data):
             return None
         rest = pattern[len(head) :]
@@ -862,11 +862,8 @@ def regex_leads(pattern: str, flags: int) -> tuple[tuple[str, bool], ...] | None
     head = r"(?<!\w)"
     if flags & ~re.UNICODE != re.IGNORECASE or not pattern.startswith(head):
         return None
-    global _sre_parser
     try:
-        if _sre_parser is None:
-            _sre_parser = importlib.import_module("re._parser")
-        items = list(_sre_parser.parse(pattern, flags).data)
+        items = list(_parse(pattern, flags).data)
         if not items or str(items[0][0]) != "ASSERT_NOT":
             return None  # a top-level alternation: the look-behind guards only the first
         found = _leads(items[1:], [_LEADS_STEPS])
@@ -1005,16 +1002,25 @@ class LeadIndex:
     def places(self, seg: Segmented) -> list[list[int]]:
         """Per slot, the offsets in ``seg.text`` (a plain text) where its regex can start
         a match, in order."""
-        at: list[list[int]] = [[] for _ in self.leads]
         cache = self._cache
+        hits = []
         for tok, start in zip(seg.tokens, seg.token_starts, strict=True):
-            hit = cache.get(tok, ())
-            if hit == ():  # not seen yet (a token with no place is kept as None)
-                hit = self.starts_of(tok)
-            if hit:
-                for slot, offset in hit:
-                    at[slot].append(start + offset)
-        return at
+            hit = cache[tok] if tok in cache else self.starts_of(tok)
+            if hit is not None:
+                hits.append((start, hit))
+        return _gather(hits, len(self.leads))
+
+
+def _gather(
+    hits: Iterable[tuple[int, tuple[tuple[int, int], ...]]], n: int
+) -> list[list[int]]:
+    """Per slot of ``n``, the offsets ``start + offset`` of ``(start, ((slot, offset),
+    ...))`` hits given in text order: where each slot's regex can start, ascending."""
+    at: list[list[int]] = [[] for _ in range(n)]
+    for start, hit in hits:
+        for slot, offset in hit:
+            at[slot].append(start + offset)
+    return at
 
 
 class _ContextLeads:
