@@ -5,6 +5,7 @@
     python benchmarks/bench_pipeline.py --quick --repeat 3 --throughput-only
     python benchmarks/bench_pipeline.py --quick --stages   # CPU a report by stage
     python benchmarks/bench_pipeline.py --quick --cold     # first pass in a fresh process
+    python benchmarks/bench_pipeline.py --vocabulary       # memory, a growing vocabulary
 
 Prints:
 - reports/second on one core for 1,500-character reports, whole pipeline     [>= 300/s]
@@ -125,6 +126,15 @@ def stream_peak_mb(n: int, sample_file: str, new_words: int = 0) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def vocabulary_stream(sample: str) -> None:
+    """Peak memory of a 2,000- and a 20,000-report stream with 20 made-up words in every
+    report: the per-word caches must stay bounded."""
+    few, many = 2000, 20000
+    v_few, v_many = stream_peak_mb(few, sample, 20), stream_peak_mb(many, sample, 20)
+    print(f"peak RSS with 20 new words a report: {few:,} reports {v_few:.0f} MB; "
+          f"{many:,} reports {v_many:.0f} MB; growth {v_many - v_few:+.1f} MB")
+
+
 def timed_subprocess(code: str, repeat: int = 5) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -215,6 +225,8 @@ def main() -> None:
                     help="only the CPU time of each stage and the parent's share with two jobs")
     ap.add_argument("--cold", action="store_true",
                     help="only the first pass against later ones in a fresh process")
+    ap.add_argument("--vocabulary", action="store_true",
+                    help="only the memory of a stream whose vocabulary keeps growing")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from humanfactors._default import default_predictor
@@ -227,6 +239,12 @@ def main() -> None:
         return
     if args.cold:
         cold(texts)
+        return
+    if args.vocabulary:
+        sample = os.path.join(os.environ.get("TMPDIR", "/tmp"), "hf-bench-sample.json")
+        with open(sample, "w") as fh:
+            json.dump(texts[:500], fh)
+        vocabulary_stream(sample)
         return
     # one and two jobs alternate, each pair with its own baseline run, so that a change in
     # the machine's speed shows in the spread rather than in one ratio
@@ -251,18 +269,14 @@ def main() -> None:
 
     if args.throughput_only:
         return
-    small, large = (1000, 10000) if args.quick else (10000, 100000)
     sample = os.path.join(os.environ.get("TMPDIR", "/tmp"), "hf-bench-sample.json")
     with open(sample, "w") as fh:
         json.dump(texts[:500], fh)
+    small, large = (1000, 10000) if args.quick else (10000, 100000)
     m_small, m_large = stream_peak_mb(small, sample), stream_peak_mb(large, sample)
     print(f"peak RSS: {small:,} reports {m_small:.0f} MB; {large:,} reports {m_large:.0f} MB; "
           f"growth {m_large - m_small:+.1f} MB")
-    # the same with 20 made-up words in every report: the per-word caches must stay bounded
-    few, many = (1000, 5000) if args.quick else (2000, 20000)
-    v_few, v_many = stream_peak_mb(few, sample, 20), stream_peak_mb(many, sample, 20)
-    print(f"peak RSS with 20 new words a report: {few:,} reports {v_few:.0f} MB; "
-          f"{many:,} reports {v_many:.0f} MB; growth {v_many - v_few:+.1f} MB")
+    vocabulary_stream(sample)
 
     imp = timed_subprocess("import humanfactors")
     bare = timed_subprocess("pass")
