@@ -13,7 +13,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .exceptions import InputError, require
@@ -97,6 +97,24 @@ def analyses_to_frames(
     )
 
 
+_MISSING = object()
+
+
+def _cell(value: Any) -> Any:
+    """A frame cell as a record value: ``_MISSING`` for None, NaN, NA and NaT; a list for
+    any non-string sequence (a numpy array, as parquet gives, a tuple, a Series)."""
+    if value is None:
+        return _MISSING
+    if isinstance(value, (str, bytes, Mapping)):
+        return value
+    if isinstance(value, Iterable) and hasattr(value, "__len__"):
+        return list(value)
+    pd = _pandas()
+    if pd.api.types.is_scalar(value) and bool(pd.isna(value)):
+        return _MISSING
+    return value
+
+
 def analyse_frame(
     df: pd.DataFrame,
     *,
@@ -138,16 +156,28 @@ def analyse_frame(
         raise InputError(f"id column {id_column!r} not in the frame")
     fields = set(Incident.model_fields) - {"id", "narrative", "metadata"}
 
+    present = sorted(fields & set(df.columns))
+
     def records() -> Iterable[Any]:
         for line, (idx, row) in enumerate(df.iterrows(), start=1):
-            rec: dict[str, Any] = {"id": str(row[id_column] if id_column else idx),
-                                   "narrative": row[text_column]}
-            for name in fields & set(df.columns):
-                value = row[name]
-                if value is not None and value == value:  # skip None and NaN
-                    rec[name] = (
-                        list(value) if name == "agencies" and not isinstance(value, str) else value
-                    )
+            rid: str | None = None
+            name = id_column or "index"
+            try:
+                rid = str(row[id_column] if id_column else idx)
+                name = text_column
+                rec: dict[str, Any] = {"id": rid, "narrative": row[text_column]}
+                for name in present:
+                    value = _cell(row[name])
+                    if value is not _MISSING:
+                        rec[name] = value
+            except Exception as exc:  # one row's odd cell must not stop the batch
+                # name the column and the type only: the value could be personal data
+                yield line, RecordError(
+                    id=rid[:256] if rid is not None else None, line=line,
+                    error=f"line {line}: field {name!r}: could not be read"
+                          f" ({type(exc).__name__})",
+                )
+                continue
             yield line, rec
 
     tax = options.get("taxonomy")
