@@ -59,3 +59,53 @@ def test_frame_row_failure_is_that_rows_error_record():
     (err,) = res.errors.to_dict("records")
     assert err["id"] == "b" and err["line"] == 2
     assert "agencies" in err["error"] and "Acacia" not in err["error"]
+
+
+# -- suggest ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):  # type: ignore[no-untyped-def]
+    pytest.importorskip("humanfactors.persistence")
+    from humanfactors.classifier import HumanFactorsClassifier
+    from humanfactors.corpus import load_corpus
+    from humanfactors.persistence import save_model
+
+    reports = load_corpus("train")[:60]
+    model = HumanFactorsClassifier(cv=0).fit(
+        [r.narrative for r in reports], [list(r.codes) for r in reports]
+    )
+    path = tmp_path_factory.mktemp("model") / "model.hfm"
+    save_model(model, path)
+    return path
+
+
+def test_suggest_reports_bad_coded_lines_once_each(tmp_path, capsys, saved_model):
+    from humanfactors.cli import main
+    from humanfactors.corpus import load_corpus
+
+    reports = load_corpus("test")[:6]
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text(
+        "".join(json.dumps({"id": r.id, "narrative": r.narrative}) + "\n" for r in reports)
+        + "{broken\n",
+        encoding="utf-8",
+    )
+    coded = tmp_path / "coded.jsonl"
+    coded.write_text(
+        json.dumps({"id": reports[0].id, "narrative": reports[0].narrative}) + "\n"
+        + "{not json\n"
+        + json.dumps({"id": reports[1].id}) + "\n",
+        encoding="utf-8",
+    )
+    argv = ["suggest", str(pool), "--model", str(saved_model), "-n", "10", "--coded", str(coded)]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    ids = {json.loads(line)["id"] for line in captured.out.splitlines()}
+    assert reports[0].id not in ids and reports[2].id in ids
+    err = captured.err.splitlines()
+    assert len(err) == 3
+    assert any(line.startswith(f"humanfactors suggest: {coded}: line 2: ") for line in err)
+    assert any(line.startswith(f"humanfactors suggest: {coded}: line 3: ") for line in err)
+    assert any(line.startswith(f"humanfactors suggest: {pool}: line 7: ") for line in err)
+    assert not any("line 7: line 7" in line or "line 2: line 2" in line for line in err)

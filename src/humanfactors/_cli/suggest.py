@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..models import RecordError
 
 HELP = "pick the uncoded reports a model would learn most from (uncertain and varied)"
 
@@ -54,6 +58,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _report(path: str, err: RecordError) -> None:
+    """One stderr line for a record that could not be read: the file, then the line."""
+    message = err.error
+    if err.line is not None and not message.startswith(f"line {err.line}:"):
+        message = f"line {err.line}: {message}"
+    name = "<stdin>" if path == "-" else path
+    print(f"humanfactors suggest: {name}: {message}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..exceptions import InputError
     from ..io import iter_records
@@ -67,22 +80,25 @@ def run(args: argparse.Namespace) -> int:
     fmt = args.format or ("jsonl" if args.data == "-" else None)
     coded_ids: set[str] = set()
     coded_texts: list[str] = []
+    failed = 0
     if args.coded:
+        # a coded line that cannot be read cannot be skipped either: it is reported, and
+        # the exit status says the suggestions may include a report coded already
         for _, item in iter_records(args.coded, format="jsonl"):
-            if not isinstance(item, RecordError):
-                coded_ids.add(item.id)
-                coded_texts.append(item.narrative)
+            if isinstance(item, RecordError):
+                failed += 1
+                _report(args.coded, item)
+                continue
+            coded_ids.add(item.id)
+            coded_texts.append(item.narrative)
     ids: list[str] = []
     texts: list[str] = []
-    failed = 0
     for _, item in iter_records(
         args.data, format=fmt, text_columns=args.text_column, id_column=args.id_column
     ):
         if isinstance(item, RecordError):
             failed += 1
-            print(
-                f"humanfactors suggest: line {item.line}: {item.error}", file=sys.stderr
-            )
+            _report(args.data, item)
             continue
         if item.id in coded_ids:
             continue
