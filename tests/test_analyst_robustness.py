@@ -109,3 +109,86 @@ def test_suggest_reports_bad_coded_lines_once_each(tmp_path, capsys, saved_model
     assert any(line.startswith(f"humanfactors suggest: {coded}: line 3: ") for line in err)
     assert any(line.startswith(f"humanfactors suggest: {pool}: line 7: ") for line in err)
     assert not any("line 7: line 7" in line or "line 2: line 2" in line for line in err)
+
+
+# -- themes -----------------------------------------------------------------------------
+
+
+def _dated_analyses(n_months: int = 9):  # type: ignore[no-untyped-def]
+    from humanfactors import Analysis, Finding, Incident
+
+    out = []
+    for i in range(n_months * 2):
+        month = 1 + (i // 2) % 12
+        year = 2023 + (i // 2) // 12
+        out.append(
+            Analysis(
+                incident=Incident(
+                    id=f"r{i}", narrative="I forgot the visit.",
+                    occurred_on=f"{year}-{month:02d}-05",
+                ),
+                findings=[Finding(code="ERR.LAPSE" if i % 2 else "CF.TASK.WORKLOAD",
+                                  confidence=0.9, source="rule")],
+                taxonomy="safeguarding", taxonomy_version="1.0.0",
+            )
+        )
+    return out
+
+
+@pytest.fixture
+def analyses_jsonl(tmp_path):  # type: ignore[no-untyped-def]
+    path = tmp_path / "analyses.jsonl"
+    path.write_text(
+        "".join(a.model_dump_json() + "\n" for a in _dated_analyses()), encoding="utf-8"
+    )
+    return path
+
+
+def test_themes_text_shows_trends_by_the_chosen_period(analyses_jsonl, capsys):
+    from humanfactors.cli import main
+
+    assert main(["themes", str(analyses_jsonl), "--by", "month"]) == 0
+    out = capsys.readouterr().out
+    section = out.split("Trends by month")[1].split("\n\n")[0].splitlines()
+    assert "the latest 6 of 9 months" in section[0]
+    assert section[1].split() == ["2023-04", "2023-05", "2023-06", "2023-07", "2023-08",
+                                  "2023-09"]
+    assert section[2].split() == ["reports", "2", "2", "2", "2", "2", "2"]
+    assert {row.split()[0] for row in section[3:]} == {"ERR.LAPSE", "CF.TASK.WORKLOAD"}
+    assert all(row.split()[1:] == ["50.0"] * 6 for row in section[3:])
+    assert main(["themes", str(analyses_jsonl), "--by", "year"]) == 0
+    year = capsys.readouterr().out.split("Trends by year")[1].split("\n\n")[0].splitlines()
+    assert year[0] == " (per 100 reports):" and year[1].split() == ["2023"]
+
+
+def test_themes_reads_analyses_from_stdin(analyses_jsonl, capsys, monkeypatch):
+    import io
+
+    from humanfactors.cli import main
+
+    assert main(["themes", str(analyses_jsonl), "--json"]) == 0
+    from_file = json.loads(capsys.readouterr().out)
+    monkeypatch.setattr("sys.stdin", io.StringIO(analyses_jsonl.read_text(encoding="utf-8")))
+    assert main(["themes", "-", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == from_file
+    monkeypatch.setattr("sys.stdin", io.StringIO("{not an analysis}\n"))
+    assert main(["themes", "-"]) == 2
+    assert "<stdin> line 1: not an analysis" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("end", ["2024-13-01", "soon", 3.5])
+def test_emerging_themes_bad_end_names_the_argument(end):
+    from humanfactors.themes import emerging_themes
+
+    with pytest.raises(InputError, match=r"^end must be a date"):
+        emerging_themes(_dated_analyses(), end=end)
+
+
+def test_emerging_themes_accepts_date_and_datetime_end():
+    from datetime import date, datetime
+
+    from humanfactors.themes import emerging_themes
+
+    a = emerging_themes(_dated_analyses(), end=date(2023, 9, 30), window_days=30)
+    b = emerging_themes(_dated_analyses(), end=datetime(2023, 9, 30, 12), window_days=30)
+    assert a.recent_end == b.recent_end == date(2023, 9, 30)

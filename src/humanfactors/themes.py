@@ -46,7 +46,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Unpack
 
@@ -357,16 +357,24 @@ def _opened(source: ThemeSource) -> Iterator[IncidentStore]:
 
 def _read_jsonl(path: Path) -> Iterator[Analysis]:
     with open(path, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield Analysis.model_validate_json(line)
-            except ValueError:
-                raise InputError(
-                    f"{path.name} line {line_no}:"
-                    " not an analysis as 'humanfactors analyse' writes it"
-                ) from None
+        yield from _read_analyses(fh, path.name)
+
+
+def _read_analyses(lines: Iterable[str], name: str) -> Iterator[Analysis]:
+    """Analyses from JSONL lines (a file or ``sys.stdin``) as ``humanfactors analyse`` writes.
+
+    ``name`` names the input in errors; a line that is not an analysis is an
+    :class:`InputError` naming its line number.
+    """
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield Analysis.model_validate_json(line)
+        except ValueError:
+            raise InputError(
+                f"{name} line {line_no}: not an analysis as 'humanfactors analyse' writes it"
+            ) from None
 
 
 @dataclass
@@ -590,6 +598,20 @@ def _memberships(
         m.data[:] = 1  # an agency named twice on one report still counts the report once
         return m, groups
     raise InputError(f"by must be one of {', '.join((*PERIODS, *FIELDS, 'all'))}; got {by!r}")
+
+
+def _as_date(value: date | str, name: str) -> date:
+    """A date argument as a date; anything else an :class:`InputError` naming ``name``."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InputError(
+            f"{name} must be a date or an ISO date (YYYY-MM-DD), got {value!r}"
+        ) from None
 
 
 # -- public functions ------------------------------------------------------------------
@@ -844,7 +866,7 @@ def emerging_themes(
             last = int(data.dates.max()) if data.n else 0
             end_day = date(last // 10000, last // 100 % 100, last % 100) if last else None
         else:
-            end_day = date.fromisoformat(str(end)) if not isinstance(end, date) else end
+            end_day = _as_date(end, "end")
         if end_day is None:
             return EmergingThemes(
                 None, None, None, None, 0, 0, alpha, min_count, TEST_DESCRIPTION, rows=()

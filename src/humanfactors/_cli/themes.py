@@ -28,7 +28,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "source",
         metavar="STORE_OR_FILE",
-        help="an incident store (.sqlite/.db) or analyses JSONL as 'humanfactors analyse' writes",
+        help="an incident store (.sqlite/.db) or analyses JSONL as 'humanfactors analyse' "
+        "writes; '-' reads analyses JSONL from stdin",
     )
     parser.add_argument(
         "--since", metavar="DATE", help="only reports dated on or after DATE (YYYY-MM-DD)"
@@ -76,6 +77,41 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_TREND_CODES = 8  # rows of the text trends table
+_TREND_PERIODS = 6  # columns: the latest periods, so that a line fits a terminal
+
+
+def _trends(trends: Any) -> list[str]:
+    """The trends table: one row per top code, one column per period (the latest few)."""
+    out = ["", f"Trends by {trends.by} (per 100 reports):"]
+    if not trends.groups or not trends.codes:
+        out.append("  no dated reports" if not trends.groups else "  none")
+        return out
+    periods = list(trends.groups[-_TREND_PERIODS:])
+    codes = list(trends.codes[:_TREND_CODES])
+    rate = {(r.group, r.code): r.rate for r in trends.rows}
+    width = max(7, *(len(p) for p in periods))
+    code_width = max(28, *(len(c) for c in codes))
+    out[-1] = f"Trends by {trends.by} (per 100 reports" + (
+        f"; the latest {len(periods)} of {len(trends.groups)} {trends.by}s):"
+        if len(periods) < len(trends.groups)
+        else "):"
+    )
+    out.append(f"  {'':<{code_width}}" + "".join(f" {p:>{width}}" for p in periods))
+    out.append(
+        f"  {'reports':<{code_width}}"
+        + "".join(f" {trends.reports.get(p, 0):>{width}}" for p in periods)
+    )
+    for code in codes:
+        out.append(
+            f"  {code:<{code_width}}"
+            + "".join(f" {rate.get((p, code), 0.0):>{width}.1f}" for p in periods)
+        )
+    if trends.undated:
+        out.append(f"  ({trends.undated:,} undated reports not shown)")
+    return out
+
+
 def _text(summary: Any) -> str:
     out: list[str] = []
     span = f"{summary.first_date} to {summary.last_date}" if summary.first_date else "undated"
@@ -89,6 +125,7 @@ def _text(summary: Any) -> str:
         )
     if not summary.overall.rows:
         out.append("  none")
+    out.extend(_trends(summary.trends))
     for label, result in (
         ("Emerging themes", summary.emerging),
         ("What went well more often", summary.protective),
@@ -142,8 +179,13 @@ def run(args: argparse.Namespace) -> int:
     from ..exceptions import InputError
     from ..report import render_report, summarise
 
-    if not Path(args.source).is_file():
-        raise InputError(f"no such store or analyses file: {args.source}")
+    source: Any = args.source
+    if source == "-":
+        from ..themes import _read_analyses
+
+        source = _read_analyses(sys.stdin, "<stdin>")
+    elif not Path(source).is_file():
+        raise InputError(f"no such store or analyses file: {source}")
     for name in ("window", "baseline", "min_count"):
         if getattr(args, name) < 1:
             raise InputError(
@@ -153,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
         k: getattr(args, k) for k in ("since", "until", "region", "agency") if getattr(args, k)
     }
     summary = summarise(
-        args.source,
+        source,
         by=args.by,
         window_days=args.window,
         baseline_days=args.baseline,
