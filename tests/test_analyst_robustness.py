@@ -192,3 +192,41 @@ def test_emerging_themes_accepts_date_and_datetime_end():
     a = emerging_themes(_dated_analyses(), end=date(2023, 9, 30), window_days=30)
     b = emerging_themes(_dated_analyses(), end=datetime(2023, 9, 30, 12), window_days=30)
     assert a.recent_end == b.recent_end == date(2023, 9, 30)
+
+
+# -- taxonomy and rules listings --------------------------------------------------------
+
+
+def test_taxonomy_list_json_is_a_json_array(capsys):
+    from humanfactors.cli import main
+    from humanfactors.taxonomy import list_taxonomies, load_taxonomy
+
+    assert main(["taxonomy", "--list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows] == list(list_taxonomies())
+    safeguarding = next(r for r in rows if r["name"] == "safeguarding")
+    tax = load_taxonomy("safeguarding")
+    assert safeguarding == {"name": "safeguarding", "version": tax.version,
+                            "leaf_codes": len(tax.leaves()), "title": tax.title}
+
+
+def test_taxonomy_list_refuses_a_name(capsys):
+    from humanfactors.cli import main
+
+    assert main(["taxonomy", "hfacs", "--list"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1 and "--list" in captured.err
+
+
+def test_rules_listing_columns_line_up(capsys):
+    from humanfactors.cli import main
+    from humanfactors.rules import RuleSet
+
+    rules = list(RuleSet.default())
+    assert max(len(r.id) for r in rules) > 34  # the case that pushed the columns out
+    assert main(["rules"]) == 0
+    lines = capsys.readouterr().out.splitlines()[:-1]
+    assert len(lines) == len(rules)
+    starts = {line.index(" " + rule.code + " ") for line, rule in zip(lines, rules, strict=True)}
+    assert len(starts) == 1

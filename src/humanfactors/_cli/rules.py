@@ -40,10 +40,13 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     out = sys.stdout
+    id_width = max([34, *(len(rule.id) for rule in rules)])
+    code_width = max([28, *(len(rule.code) for rule in rules)])
     for rule in rules:
         phrases = len(rule.patterns) + len(rule.regex)
         out.write(
-            f"{rule.id:<34} {rule.code:<28} {rule.confidence:.2f}  {phrases:>3} patterns"
+            f"{rule.id:<{id_width}} {rule.code:<{code_width}} {rule.confidence:.2f}"
+            f"  {phrases:>3} patterns"
             f"  {rule.description}\n"
         )
     out.write(f"{len(rules)} rules for {len(rules.codes)} codes (taxonomy {rules.taxonomy.name})\n")

@@ -19,17 +19,39 @@ def configure(parser: argparse.ArgumentParser) -> None:
         " default safeguarding",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a tree")
-    parser.add_argument("--list", action="store_true", help="list the built-in taxonomies")
+    parser.add_argument(
+        "--list",
+        action="store_true",
+        help="list the built-in taxonomies (with --json, as a JSON array); takes no NAME",
+    )
     parser.add_argument("--brief", action="store_true", help="codes and names only")
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..exceptions import InputError
     from ..taxonomy import list_taxonomies, load_taxonomy
 
     if args.list:
+        if args.name is not None:
+            raise InputError(
+                f"--list lists the built-in taxonomies and takes no NAME (got {args.name!r});"
+                f" use 'humanfactors taxonomy {args.name}' to print one"
+            )
+        rows = []
         for name in list_taxonomies():
             tax = load_taxonomy(name)
-            print(f"{name}\t{tax.version}\t{len(tax.leaves())} leaf codes\t{tax.title}")
+            rows.append(
+                {"name": name, "version": tax.version, "leaf_codes": len(tax.leaves()),
+                 "title": tax.title}
+            )
+        if args.json:
+            json.dump(rows, sys.stdout, indent=2, ensure_ascii=False)
+            sys.stdout.write("\n")
+            return 0
+        for row in rows:
+            print(
+                f"{row['name']}\t{row['version']}\t{row['leaf_codes']} leaf codes\t{row['title']}"
+            )
         return 0
     tax = load_taxonomy(args.name)
     if args.json:
