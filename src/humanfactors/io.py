@@ -335,9 +335,12 @@ def _raw_jsonl(lines: Iterator[_Line]) -> Iterator[_Raw]:
             yield _Raw(ln.number, error="binary data, not a JSON object")
             continue
         try:
-            obj = json.loads(ln.text)
+            # without its line end, an error at the end of the line keeps its column
+            obj = json.loads(ln.text.rstrip("\r\n"))
         except json.JSONDecodeError as exc:
-            yield _Raw(ln.number, error=f"malformed JSON ({exc.msg} at column {exc.colno})")
+            where = f"column {exc.pos + 1}"  # one line: the column is the position
+            msg = f"{exc.msg} {where}" if exc.msg.endswith(" at") else f"{exc.msg} at {where}"
+            yield _Raw(ln.number, error=f"malformed JSON ({msg})")
             continue
         except RecursionError:
             yield _Raw(ln.number, error="malformed JSON (nested too deeply)")
@@ -360,21 +363,48 @@ def _raw_jsonl(lines: Iterator[_Line]) -> Iterator[_Raw]:
 
 
 class _LineFeed:
-    """Feeds decoded lines to :mod:`csv` while remembering the problem lines it passed."""
+    """Feeds decoded lines to :mod:`csv` while remembering the problem lines it passed.
+
+    The lines of the row being read are kept, so that after an error in a row that ran
+    over several lines (a quote never closed, or closed by a later row's quote) reading
+    can start again on the line after the row's first (:meth:`replay_after_first`).
+    """
 
     def __init__(self, lines: Iterator[_Line]):
         self._lines = lines
+        self._pending: list[_Line] = []  # lines to give again, last first
+        self._row: list[_Line] = []
         self.last = 0
         self.problems: list[tuple[int, str]] = []
 
-    def __iter__(self) -> Iterator[str]:
-        for ln in self._lines:
-            self.last = ln.number
-            if ln.text is None:
-                self.problems.append((ln.number, ln.problem or "unreadable line"))
-                yield "\n"  # keeps line numbering and quoting state as simple as possible
-            else:
-                yield ln.text
+    def __iter__(self) -> _LineFeed:
+        return self
+
+    def __next__(self) -> str:
+        ln = self._pending.pop() if self._pending else next(self._lines)
+        self._row.append(ln)
+        self.last = ln.number
+        if ln.text is None:
+            self.problems.append((ln.number, ln.problem or "unreadable line"))
+            return "\n"  # keeps line numbering and quoting state as simple as possible
+        return ln.text
+
+    @property
+    def row_lines(self) -> int:
+        """How many lines the current row has read."""
+        return len(self._row)
+
+    def new_row(self) -> None:
+        """Forget the lines read so far: a new row starts."""
+        self._row.clear()
+
+    def replay_after_first(self) -> None:
+        """Give again every line of the current row but its first."""
+        if len(self._row) > 1:
+            self._pending.extend(reversed(self._row[1:]))
+            self.last = self._row[0].number
+        self._row.clear()
+        self.problems.clear()
 
 
 def _ensure_field_limit() -> None:
@@ -396,9 +426,10 @@ def _csv_rows(lines: Iterator[_Line], *, delimiter: str = ",") -> Iterator[_CsvR
     _ensure_field_limit()
     feed = _LineFeed(lines)
     # strict: a stray or unclosed quote is an error on its row, not a silent merge of rows
-    reader = csv.reader(iter(feed), delimiter=delimiter, strict=True)
+    reader = csv.reader(feed, delimiter=delimiter, strict=True)
     while True:
         start = feed.last + 1
+        feed.new_row()
         try:
             cells = next(reader)
         except StopIteration:
@@ -409,6 +440,12 @@ def _csv_rows(lines: Iterator[_Line], *, delimiter: str = ",") -> Iterator[_CsvR
                 msg = f"a field is over the {MAX_NARRATIVE_CHARS:,}-character limit"
             elif "unexpected end of data" in msg:
                 msg = "a quoted field is never closed"
+            if feed.row_lines > 1:
+                # A quote opened on this row ran on over later lines (to the end of the
+                # input, or to a quote that then broke a later row): read on from the
+                # row's second line, afresh, so that no later row is lost.
+                feed.replay_after_first()
+                reader = csv.reader(feed, delimiter=delimiter, strict=True)
             feed.problems.clear()
             yield _CsvRow(start, None, f"unreadable CSV row ({msg})")
             continue
@@ -432,6 +469,33 @@ def _first_header(lines: Iterator[_Line], name: str) -> tuple[Iterator[_CsvRow],
     raise InputError(f"{name}: the file is empty (no header row)")
 
 
+_HEADER_LIKE = re.compile(r"[A-Za-z_][\w .:/()#&-]{0,39}")
+
+
+def _header_names(header: list[str]) -> str:
+    """The header's column names for a message, or why they are not shown.
+
+    A first row that is not a header holds data, which may be personal: its cells are
+    quoted only when every one looks like a column name (short, a few words, no long
+    run of digits, no @).
+    """
+
+    def like(h: str) -> bool:
+        return not h or (
+            _HEADER_LIKE.fullmatch(h) is not None
+            and len(h.split()) <= 4
+            and re.search(r"\d{3}", h) is None
+        )
+
+    if all(like(h) for h in header):
+        more = " ..." if len(header) > 20 else ""
+        return "columns are " + ", ".join(repr(h) for h in header[:20]) + more
+    return (
+        f"the first row ({len(header)} cells) does not look like a header, so its cells "
+        "are not shown"
+    )
+
+
 def _resolve_columns(header: list[str], wanted: Sequence[str], name: str, what: str) -> list[int]:
     """Indexes of ``wanted`` columns in ``header`` (exact, then case-insensitive)."""
     normed = [_norm_header(h) for h in header]
@@ -442,8 +506,9 @@ def _resolve_columns(header: list[str], wanted: Sequence[str], name: str, what: 
         elif _norm_header(col) in normed:
             out.append(normed.index(_norm_header(col)))
         else:
-            shown = ", ".join(repr(h) for h in header[:20]) + (" ..." if len(header) > 20 else "")
-            raise InputError(f"{name}: no {what} column {col!r} in the header; columns are {shown}")
+            raise InputError(
+                f"{name}: no {what} column {col!r} in the header; {_header_names(header)}"
+            )
     return out
 
 
@@ -466,11 +531,10 @@ def _raw_csv(
     else:
         found = [c for c in _DEFAULT_TEXT_COLUMNS if c in normed]
         if not found:
-            shown = ", ".join(repr(h) for h in header[:20])
             raise InputError(
                 f"{name}: no text column in the header (looked for "
                 f"{', '.join(_DEFAULT_TEXT_COLUMNS)}); name one with text_columns / "
-                f"--text-column; columns are {shown}"
+                f"--text-column; {_header_names(header)}"
             )
         text_idx = [normed.index(found[0])]
     if id_column:
@@ -673,6 +737,8 @@ def _iter_raw(
     name = _source_name(source)
     if isinstance(text_columns, str):
         text_columns = [text_columns]
+    if not isinstance(label_sep, str) or not label_sep:
+        raise InputError("label_sep must be a non-empty string, such as ';' or '|'")
     lines, close = _open_lines(source, encoding)
     try:
         if fmt == "jsonl":

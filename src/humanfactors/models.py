@@ -187,12 +187,20 @@ class RedactionSpan(BaseModel):
         return self
 
 
+def _text_or_integer(schema: dict[str, Any]) -> None:
+    """An id's schema: text, or an integer (kept as text, see ``Incident._int_id``)."""
+    text = {k: schema.pop(k) for k in list(schema) if k not in ("title", "description")}
+    schema["anyOf"] = [text, {"type": "integer"}]
+
+
 class Incident(BaseModel):
     """An incident or near-miss report: the narrative and what is known about it."""
 
     model_config = _CONFIG
 
-    id: Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f]+$")]
+    id: Annotated[
+        str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f]+$")
+    ] = Field(json_schema_extra=_text_or_integer)
     narrative: str = Field(
         repr=False, max_length=10_000_000, description="What happened, in the reporter's words."
     )
@@ -385,20 +393,28 @@ class Analysis(BaseModel):
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of the models that cross system boundaries.
 
-    Returns one document whose ``$defs`` hold ``Incident``, ``Analysis`` and the models
-    they use; ``properties`` name the top-level models for convenience.
+    Returns one document whose ``$defs`` hold ``Incident`` and ``CodedIncident`` (what is
+    read), ``Analysis`` and ``RecordError`` (what is written) and the models they use;
+    ``properties`` name the top-level models for convenience.
 
     Examples
     --------
     >>> schema = json_schema()
     >>> sorted(schema["properties"])
-    ['Analysis', 'Finding', 'Incident', 'QualityIssue']
+    ['Analysis', 'CodedIncident', 'Finding', 'Incident', 'QualityIssue', 'RecordError']
     """
     from pydantic.json_schema import models_json_schema
 
     from ._version import __version__
 
-    top: list[type[BaseModel]] = [Incident, Analysis, Finding, QualityIssue]
+    top: list[type[BaseModel]] = [
+        Incident,
+        CodedIncident,
+        Analysis,
+        Finding,
+        QualityIssue,
+        RecordError,
+    ]
     pairs: list[tuple[type[BaseModel], Literal["validation"]]] = [(m, "validation") for m in top]
     _, defs = models_json_schema(pairs, ref_template="#/$defs/{model}")
     return {

@@ -112,7 +112,10 @@ class Analyser:
         ``None`` uses the built-in rules for the taxonomy where there are some; ``False``
         disables rules.
     redact : bool
-        Redact personal data before anything else sees the text (default True).
+        Redact personal data before anything else sees the text (default True): the
+        narrative and every string in ``metadata`` (a CSV's extra columns, an ASRS
+        synopsis). The id and the short fields (setting, role, agencies, region) are
+        kept as given.
     checks : bool
         Run the report-quality checks (default True).
     rule_support : float
@@ -200,7 +203,11 @@ class Analyser:
         for inc in incidents:
             if self._redactor is not None:
                 red = self._redactor.redact(inc.narrative)
-                prepared.append(inc.model_copy(update={"narrative": red.text}))
+                update: dict[str, Any] = {"narrative": red.text}
+                if inc.metadata:
+                    # other free text (a CSV's extra columns, an ASRS synopsis) too
+                    update["metadata"] = _redact_values(self._redactor, inc.metadata)
+                prepared.append(inc.model_copy(update=update))
                 redactions.append(tuple(red.spans))
             else:
                 prepared.append(inc)
@@ -268,7 +275,7 @@ class Analyser:
                     c: (
                         []
                         if best[i] is None
-                        else [(best[i][j][0], best[i][j][1], text[best[i][j][0]:best[i][j][1]])]
+                        else [(best[i][j][0], best[i][j][1], text[best[i][j][0] : best[i][j][1]])]
                     )
                     for j, c in enumerate(classes)
                     if c in codes
@@ -289,8 +296,15 @@ class Analyser:
                 elif terms:
                     words = ", ".join(f"'{t}'" for _, _, t in terms[:_MODEL_EVIDENCE_TERMS])
                     explanation += f"; words that raised it: {words}"
-                found.append(Finding(code=code, confidence=float(proba[i, j]), source=Source.MODEL,
-                                     evidence=evidence, explanation=explanation))
+                found.append(
+                    Finding(
+                        code=code,
+                        confidence=float(proba[i, j]),
+                        source=Source.MODEL,
+                        evidence=evidence,
+                        explanation=explanation,
+                    )
+                )
             out.append(found)
         return out, support
 
@@ -337,8 +351,12 @@ class Analyser:
         codes = [c for c in self._rules.codes if support.get(c, 1.0) >= self.rule_support]
         return list(self._rules.apply(inc, codes=codes))
 
-    def _merge(self, rule_findings: list[Finding], model_findings: list[Finding],
-               support: dict[str, float] | None = None) -> list[Finding]:
+    def _merge(
+        self,
+        rule_findings: list[Finding],
+        model_findings: list[Finding],
+        support: dict[str, float] | None = None,
+    ) -> list[Finding]:
         by_code: dict[str, Finding] = {}
         for f in model_findings:
             by_code[f.code] = f
@@ -373,19 +391,21 @@ class Analyser:
         issues = check(inc, taxonomy=self._tax, identifiable=self._redactor is None)
         if spans:
             kinds = sorted({s.entity for s in spans})
-            issues.append(QualityIssue(
-                code="CHK.IDENTIFIABLE",
-                message=(
-                    f"The report contained {len(spans)} personal identifier(s)"
-                    f" ({', '.join(kinds)}); they were redacted."
-                ),
-                suggestion=(
-                    "Describe people by their role (mum, the child, the health visitor) rather"
-                    " than by name, and leave out addresses, numbers and dates of birth."
-                ),
-                severity=Severity.WARNING,
-                evidence=tuple(_placeholder_spans(spans, inc.narrative)),
-            ))
+            issues.append(
+                QualityIssue(
+                    code="CHK.IDENTIFIABLE",
+                    message=(
+                        f"The report contained {len(spans)} personal identifier(s)"
+                        f" ({', '.join(kinds)}); they were redacted."
+                    ),
+                    suggestion=(
+                        "Describe people by their role (mum, the child, the health visitor) rather"
+                        " than by name, and leave out addresses, numbers and dates of birth."
+                    ),
+                    severity=Severity.WARNING,
+                    evidence=tuple(_placeholder_spans(spans, inc.narrative)),
+                )
+            )
         return issues
 
 
@@ -419,9 +439,13 @@ _ANALYSERS: dict[tuple[Any, ...], Analyser] = {}
 
 def _cached_analyser(taxonomy: Any, model: Any, rules: Any, redact: bool, checks: bool) -> Analyser:
     try:
-        key = (taxonomy if not isinstance(taxonomy, Taxonomy) else taxonomy.fingerprint,
-               model if isinstance(model, (str, bool, type(None), os.PathLike)) else id(model),
-               rules if isinstance(rules, (bool, type(None))) else id(rules), redact, checks)
+        key = (
+            taxonomy if not isinstance(taxonomy, Taxonomy) else taxonomy.fingerprint,
+            model if isinstance(model, (str, bool, type(None), os.PathLike)) else id(model),
+            rules if isinstance(rules, (bool, type(None))) else id(rules),
+            redact,
+            checks,
+        )
         hash(key)
     except TypeError:
         return Analyser(taxonomy=taxonomy, model=model, rules=rules, redact=redact, checks=checks)
@@ -429,8 +453,7 @@ def _cached_analyser(taxonomy: Any, model: Any, rules: Any, redact: bool, checks
     if (
         found is None
         or (
-            not isinstance(model, (str, bool, type(None), os.PathLike))
-            and found.model is not model
+            not isinstance(model, (str, bool, type(None), os.PathLike)) and found.model is not model
         )
         or (not isinstance(rules, (bool, type(None))) and found.rules is not rules)
     ):
@@ -445,10 +468,31 @@ def _cached_analyser(taxonomy: Any, model: Any, rules: Any, redact: bool, checks
 Item = tuple[int | None, object]
 
 
+def _redact_values(redactor: Any, value: Any) -> Any:
+    """``value`` with every string in it redacted (mappings and lists walked through)."""
+    if isinstance(value, str):
+        return redactor.redact(value).text if value.strip() else value
+    if isinstance(value, dict):
+        return {k: _redact_values(redactor, v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_values(redactor, v) for v in value]
+    return value
+
+
 def _numbered(records: Iterable[object]) -> Iterator[Item]:
-    """(line, record) pairs; pairs from :func:`humanfactors.io.iter_records` pass through."""
+    """(line, record) pairs; pairs from :func:`humanfactors.io.iter_records` pass through.
+
+    So does any ``(number, record)`` pair, such as :func:`enumerate` gives; a number
+    below 1 is no line number, and an error record then names none.
+    """
     for i, rec in enumerate(records, start=1):
-        if isinstance(rec, tuple) and len(rec) == 2 and isinstance(rec[0], int):
+        if (
+            isinstance(rec, tuple)
+            and len(rec) == 2
+            and isinstance(rec[0], int)
+            and not isinstance(rec[0], bool)
+            and rec[0] >= 0
+        ):
             yield rec[0], rec[1]
         else:
             yield i, rec
@@ -470,12 +514,16 @@ def _error_for(exc: BaseException, line: int | None, record: object) -> RecordEr
         try:
             errs = exc.errors()
             first = errs[0]
-            loc = ".".join(str(p) for p in first["loc"]) or "record"
-            reason = f"field {loc!r}: {first['msg']}"
+            loc = ".".join(str(p) for p in first["loc"])
+            msg = str(first["msg"]).removeprefix("Value error, ")
+            # a check across fields (such as the order of two dates) names no one field
+            reason = f"field {loc!r}: {msg}" if loc else msg
         except Exception:  # pragma: no cover
             reason = type(exc).__name__
     else:  # unexpected: name the type only, the message could quote the text
         reason = f"internal error ({type(exc).__name__})"
+    if line is not None and line < 1:
+        line = None
     prefix = f"line {line}: " if line is not None else ""
     return RecordError(id=_safe_id(record), line=line, error=prefix + reason)
 
@@ -616,8 +664,14 @@ def analyse_many(
 
 
 def _analyse_parallel(
-    items: Iterator[Item], taxonomy: Any, model: Any, rules: Any, redact: bool, checks: bool,
-    n_jobs: int, batch_size: int,
+    items: Iterator[Item],
+    taxonomy: Any,
+    model: Any,
+    rules: Any,
+    redact: bool,
+    checks: bool,
+    n_jobs: int,
+    batch_size: int,
 ) -> Iterator[Analysis | RecordError]:
     from joblib import Parallel, delayed
 
@@ -638,8 +692,13 @@ def _analyse_parallel(
         tmpdir = tempfile.mkdtemp(prefix="humanfactors-")
         model_ref = os.path.join(tmpdir, "model.hfmodel")
         save_model(model, model_ref)
-    config = (tax if taxonomy is not None and not isinstance(taxonomy, str) else taxonomy,
-              model_ref, rules, redact, checks)
+    config = (
+        tax if taxonomy is not None and not isinstance(taxonomy, str) else taxonomy,
+        model_ref,
+        rules,
+        redact,
+        checks,
+    )
     try:
         parallel = Parallel(
             n_jobs=n_jobs, backend="loky", return_as="generator", pre_dispatch="2*n_jobs"

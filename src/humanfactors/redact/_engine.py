@@ -335,6 +335,13 @@ class Redactor:
                 raise RedactionError(
                     f"Redactor(entities=...) must be upper-case entity names, got {bad}"
                 )
+            known = {e for r in self.recognizers for e in r.entities} | set(self.deny.values())
+            unknown = sorted(self.entities - known)
+            if unknown:
+                raise RedactionError(
+                    f"Redactor(entities=...): no recogniser finds {unknown}; "
+                    f"the entities are {sorted(known)}"
+                )
         if self.pseudonym_key is not None and (
             not isinstance(self.pseudonym_key, bytes) or len(self.pseudonym_key) < 16
         ):

@@ -96,9 +96,7 @@ _BLAME_WORDS: Final = re.compile(
 _BLAME_VERB: Final = re.compile(
     r"(?<!\w)(?:failed|neglected|refused|omitted)\s+to(?!\w)", re.IGNORECASE
 )
-_ROLE_BEFORE: Final = re.compile(
-    r"(?<!\w)(?=\w)" + _ROLE + r"\s+(?:\w+\s+){0,2}?\Z", re.IGNORECASE
-)
+_ROLE_BEFORE: Final = re.compile(r"(?<!\w)(?=\w)" + _ROLE + r"\s+(?:\w+\s+){0,2}?\Z", re.IGNORECASE)
 _ROLE_REACH: Final = 120  # characters before the verb in which the role may start
 
 
@@ -107,8 +105,16 @@ _ROLE_REACH: Final = 120  # characters before the verb in which the role may sta
 def _lead_index() -> tuple[LeadIndex, dict[re.Pattern[str], int]]:
     leads: list[tuple[tuple[str, bool], ...]] = []
     slots: dict[re.Pattern[str], int] = {}
-    for rx in (_HINDSIGHT, _BLAME_WORDS, _BLAME_VERB, _CAUSAL, _ACTION_SENTENCE, _PROCEDURAL,
-               _SYSTEMIC, _NEAR_MISS):
+    for rx in (
+        _HINDSIGHT,
+        _BLAME_WORDS,
+        _BLAME_VERB,
+        _CAUSAL,
+        _ACTION_SENTENCE,
+        _PROCEDURAL,
+        _SYSTEMIC,
+        _NEAR_MISS,
+    ):
         found = regex_leads(rx.pattern, rx.flags)
         if found is not None:
             slots[rx] = len(leads)
@@ -288,7 +294,8 @@ def check(
         The narrative, or an incident (whose fields are also checked).
     taxonomy : str, Path or Taxonomy, optional
         When it is ``safeguarding`` (the default), the built-in protective rules also
-        count as an account of recovery for ``CHK.NO_RECOVERY``.
+        count as an account of recovery for ``CHK.NO_RECOVERY``. A name or path that
+        is not a taxonomy raises :class:`~humanfactors.exceptions.TaxonomyError`.
 
     identifiable : bool
         Scan for personal data (``CHK.IDENTIFIABLE``). The pipeline turns this off when
@@ -307,6 +314,10 @@ def check(
         text = text_or_incident
     else:
         raise TypeError(f"expected a str or an Incident, got {type(text_or_incident).__name__}")
+    if taxonomy is not None and not isinstance(taxonomy, Taxonomy):
+        from ..taxonomy import load_taxonomy
+
+        taxonomy = load_taxonomy(taxonomy)  # an unknown name is refused, not ignored
     issues: list[QualityIssue] = []
     sentences = _sentences(text) if text.strip() else []
     n_words = len(re.findall(r"\w+", text))

@@ -1,0 +1,158 @@
+"""Defects an embedding developer met: messages that quoted data, records lost or
+mislabelled, metadata left unredacted, a schema that missed what the library writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import humanfactors as hf
+from humanfactors import io
+from humanfactors.exceptions import InputError, RedactionError, TaxonomyError
+from humanfactors.models import Incident, RecordError, json_schema
+from humanfactors.redact import Redactor, redact
+from humanfactors.rules.checks import check
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# -- io -------------------------------------------------------------------------------
+def test_a_first_row_of_data_is_not_quoted_in_the_header_error(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "nohead.csv",
+        'R1,"Kirsty Smith (DOB 03/04/2015) of 18 Coleridge Close was not seen",London\n',
+    )
+    with pytest.raises(InputError) as err:
+        list(io.iter_records(path))
+    message = str(err.value)
+    assert "Kirsty" not in message and "Coleridge" not in message
+    assert "does not look like a header" in message
+
+
+def test_a_real_header_is_still_listed_in_the_error(tmp_path: Path) -> None:
+    path = _write(tmp_path, "h.csv", "ref,what happened,Team Name\nA1,I forgot,North\n")
+    with pytest.raises(InputError, match="columns are 'ref', 'what happened', 'Team Name'"):
+        list(io.iter_records(path))
+
+
+def test_an_unclosed_quote_loses_no_later_row(tmp_path: Path) -> None:
+    rows = [
+        "id,narrative,codes",
+        "1,ok one,Fatigue",
+        '2,"MAYDAY" CALLED BY PILOT,Fatigue',
+        "3,third row fine,Fatigue",
+        '4,"WE WERE AT 5,000 FT,Fatigue',
+        "5,fifth,Fatigue",
+        "6,sixth,Fatigue",
+        "7,seventh,Fatigue",
+    ]
+    path = _write(tmp_path, "q.csv", "\n".join(rows) + "\n")
+    out = list(io.iter_records(path))
+    ids = [r.id for _, r in out if isinstance(r, Incident)]
+    errors = [r.line for _, r in out if isinstance(r, RecordError)]
+    assert ids == ["1", "3", "5", "6", "7"]
+    assert errors == [3, 5]
+    assert len(ids) + len(errors) == len(rows) - 1
+
+
+def test_an_unclosed_quote_over_several_lines_resumes_on_its_second_line(
+    tmp_path: Path,
+) -> None:
+    text = 'id,narrative\n1,"a field\nthat runs on\n2,second\n3,"closed, fine"\n'
+    out = list(io.iter_records(_write(tmp_path, "m.csv", text)))
+    # row 1's quote runs on until row 3's first quote, which breaks the row: the reader
+    # then starts again on line 3, so every later line comes out
+    assert [line for line, _ in out] == [2, 3, 4, 5]
+    assert isinstance(out[0][1], RecordError)
+    assert [r.id for _, r in out if isinstance(r, Incident)] == ["2", "3"]
+
+
+def test_an_empty_label_separator_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, "l.csv", "id,narrative,codes\n1,I forgot,ERR.LAPSE\n")
+    with pytest.raises(InputError, match="label_sep"):
+        io.load_labelled(path, label_sep="")
+
+
+def test_a_line_cut_off_is_reported_at_its_own_column(tmp_path: Path) -> None:
+    line = '{"id": "x", "narrative": "abc", "codes": ['
+    path = _write(tmp_path, "cut.jsonl", line + "\n")
+    [(_, err)] = list(io.iter_records(path))
+    assert isinstance(err, RecordError)
+    assert f"column {len(line) + 1}" in err.error
+    text = '{"id": "y", "narrative": "abc\n'
+    [(_, err2)] = list(io.iter_records(_write(tmp_path, "open.jsonl", text)))
+    assert isinstance(err2, RecordError)
+    assert " at at " not in err2.error and "column" in err2.error
+
+
+# -- pipeline ------------------------------------------------------------------------
+def test_enumerate_pairs_from_zero_give_error_records_not_a_crash() -> None:
+    out = list(hf.analyse_many(enumerate(["   ", "I forgot to ring back."]), model=False))
+    assert len(out) == 2
+    assert isinstance(out[0], RecordError) and out[0].line is None
+    assert not isinstance(out[1], RecordError)
+
+
+def test_an_error_across_fields_names_no_field_and_no_pydantic_prefix() -> None:
+    record = {
+        "id": "a",
+        "narrative": "I forgot.",
+        "occurred_on": "2024-05-02",
+        "reported_on": "2024-01-01",
+    }
+    [err] = list(hf.analyse_many([record], model=False))
+    assert isinstance(err, RecordError)
+    assert "Value error" not in err.error and "field 'record'" not in err.error
+    assert "occurred_on" in err.error
+
+
+def test_metadata_is_redacted_with_the_narrative() -> None:
+    record = {
+        "id": "M1",
+        "narrative": "Mum Kirsty Smith rang; I forgot to call back.",
+        "metadata": {
+            "summary": "Kirsty Smith rang 07700 900123 about Tomasz Nowak",
+            "people": ["Tomasz Nowak", 3],
+            "nested": {"note": "call 07700 900123"},
+            "count": 2,
+        },
+    }
+    result = hf.analyse(record, model=False)
+    meta = result.incident.metadata
+    dumped = str(meta)
+    for secret in ("Kirsty", "Tomasz", "07700"):
+        assert secret not in dumped
+    assert meta["count"] == 2 and meta["people"][1] == 3
+    kept = hf.analyse(record, model=False, redact=False).incident.metadata
+    assert kept["summary"] == record["metadata"]["summary"]  # type: ignore[index]
+
+
+# -- redaction -------------------------------------------------------------------------
+def test_an_entity_no_recogniser_finds_is_refused() -> None:
+    with pytest.raises(RedactionError, match="PHONES"):
+        Redactor(entities=["PHONES"])
+    assert "[PHONE_1]" in Redactor(entities=["PHONE"]).redact("ring 07700 900123").text
+
+
+def test_a_street_someone_lives_on_is_an_address() -> None:
+    assert redact("she lives on Kestrel Road").text == "she lives on [ADDRESS_1]"
+
+
+# -- checks and schema ------------------------------------------------------------------
+def test_check_refuses_an_unknown_taxonomy() -> None:
+    with pytest.raises(TaxonomyError, match="nosuch"):
+        check("I forgot to ring the school back.", taxonomy="nosuch")
+
+
+def test_the_schema_describes_what_is_read_and_written() -> None:
+    defs = json_schema()["$defs"]
+    assert {"RecordError", "CodedIncident", "Incident", "Analysis"} <= set(defs)
+    kinds = {alt.get("type") for alt in defs["Incident"]["properties"]["id"]["anyOf"]}
+    assert kinds == {"string", "integer"}
+    assert Incident(id=1234, narrative="x").id == "1234"
