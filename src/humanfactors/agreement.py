@@ -44,6 +44,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import numbers
 import os
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -199,7 +200,8 @@ def _alpha_parts(data: Any) -> tuple[float, float]:
 
 
 def _is_missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    # numbers.Real covers Python floats and every numpy floating type (float32 too)
+    return value is None or (isinstance(value, numbers.Real) and math.isnan(value))
 
 
 def krippendorff_alpha(reliability_data: Any) -> float:
@@ -332,7 +334,9 @@ class AgreementReport:
         Report ids that some coders lack, with the coders who lack them. These reports
         are left out of every statistic, and listed here rather than dropped silently.
     errors : tuple of (str, RecordError)
-        Records that could not be read, with the coder whose file held them.
+        Records that could not be read or used (with a taxonomy, a record holding a
+        code the taxonomy does not know), with the coder whose data held them; such a
+        record is left out, so its report counts as missing for that coder.
     """
 
     coders: tuple[str, ...]
@@ -421,7 +425,12 @@ class AgreementReport:
 def _read_source(
     source: Source, taxonomy: Taxonomy | None, position: int
 ) -> tuple[str, list[str], list[list[str]], list[RecordError]]:
-    """Default name, ids, codes and unreadable records of one coder's data."""
+    """Default name, ids, codes and unusable records of one coder's data.
+
+    With a taxonomy, a record holding a code the taxonomy does not know is unusable:
+    it is left out and reported (by line for a file, by id otherwise), as an
+    unreadable record is.
+    """
     from .io import LabelledData, load_labelled
 
     if isinstance(source, LabelledData):
@@ -440,22 +449,51 @@ def _read_source(
             labels.append([str(c) for c in codes])
         errors, name = [], f"coder{position + 1}"
     elif isinstance(source, str | os.PathLike):
-        data = load_labelled(source, format="jsonl")
+        # the loader resolves the codes record by record: an unknown code refuses its
+        # record with the line and id, like any other unusable record
+        data = load_labelled(source, format="jsonl", taxonomy=taxonomy)
         ids, labels, errors = data.ids, data.labels, list(data.errors)
         name = Path(source).stem
+        taxonomy = None
     else:
         raise InputError(
             f"coder {position + 1}: expected a path, a LabelledData or a mapping of id to codes, "
             f"got {type(source).__name__}"
         )
     if taxonomy is not None:
-        labels = [[taxonomy.resolve(c) for c in codes] for codes in labels]
+        where = source.source if isinstance(source, LabelledData) else None
+        ids, labels, errors = _resolve_codes(ids, labels, errors, taxonomy, where)
     seen: set[str] = set()
     for rid in ids:
         if rid in seen:
             raise InputError(f"coder {name!r}: report id {rid!r} appears more than once")
         seen.add(rid)
     return name, ids, labels, errors
+
+
+def _resolve_codes(
+    ids: list[str],
+    labels: list[list[str]],
+    errors: list[RecordError],
+    taxonomy: Taxonomy,
+    where: str | None,
+) -> tuple[list[str], list[list[str]], list[RecordError]]:
+    """Codes resolved to canonical ones; a record with an unknown code becomes an error."""
+    from .exceptions import UnknownCodeError
+    from .models import RecordError
+
+    kept_ids: list[str] = []
+    kept_labels: list[list[str]] = []
+    errors = list(errors)
+    for rid, codes in zip(ids, labels, strict=True):
+        try:
+            resolved = list(dict.fromkeys(taxonomy.resolve(c) for c in codes))
+        except UnknownCodeError as exc:
+            errors.append(RecordError(id=rid, error=f"report {rid!r}: {exc}", source=where))
+            continue
+        kept_ids.append(rid)
+        kept_labels.append(resolved)
+    return kept_ids, kept_labels, errors
 
 
 def _unique_names(names: list[str]) -> list[str]:
@@ -516,7 +554,9 @@ def coder_agreement(
     names : sequence of str, optional
         Coder names; by default the file names without suffix.
     taxonomy : str, path or Taxonomy, optional
-        Resolve aliases to canonical codes before comparing (e.g. ``"asrs"``).
+        Resolve aliases to canonical codes before comparing (e.g. ``"asrs"``). A record
+        with a code the taxonomy does not know is left out and listed in
+        :attr:`AgreementReport.errors` (with its line in a file, or its id).
     codes : sequence of str, optional
         The codes to report on; by default every code any coder gave to a compared report.
         A code nobody used has prevalence 0 and undefined kappas.
@@ -553,7 +593,7 @@ def coder_agreement(
     by_coder = [dict(zip(ids, labels, strict=True)) for _, ids, labels, _ in read]
     errors = tuple((coders[i], err) for i, r in enumerate(read) for err in r[3])
     for coder, err in errors:
-        logger.warning("coder %s: line %s could not be read: %s", coder, err.line, err.error)
+        logger.warning("coder %s: a record was not used: %s", coder, err.error)
 
     order: dict[str, None] = {}
     for _, ids, _, _ in read:

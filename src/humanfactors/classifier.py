@@ -137,9 +137,10 @@ class HumanFactorsClassifier(F.TextMultiLabelMixin, ClassifierMixin, BaseEstimat
         Number of training reports.
     training_sha256_ : str
         SHA-256 over the training texts and codes (recorded by ``save_model``).
-    cv_scores_ : dict
-        Out-of-fold micro and macro F1 of the internal cross-validation (absent when
-        it was skipped).
+    cv_scores_ : dict or None
+        Out-of-fold micro and macro F1 of the internal cross-validation; None when it
+        was skipped (``cv < 2``, fewer than 4 reports, or too few held-out scores in
+        out-of-core mode).
 
     Notes
     -----
@@ -444,6 +445,7 @@ class HumanFactorsClassifier(F.TextMultiLabelMixin, ClassifierMixin, BaseEstimat
         else:
             self.calibration_ = np.tile([1.0, 0.0], (k, 1))
             self.thresholds_ = np.full(k, float(self.default_threshold))
+            self.cv_scores_: dict[str, float] | None = None
         fitted = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_binary)(A, Y[:, j], C, cw, rs) for j in range(k)
         )
@@ -579,6 +581,7 @@ class HumanFactorsClassifier(F.TextMultiLabelMixin, ClassifierMixin, BaseEstimat
         else:
             self.calibration_ = np.tile([1.0, 0.0], (k, 1))
             self.thresholds_ = np.full(k, float(self.default_threshold))
+            self.cv_scores_ = None
 
     # -- prediction --------------------------------------------------------------------
     def _check_fitted(self) -> None:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import InputError
+from .exceptions import InputError, ModelError
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -331,15 +331,28 @@ def _scores(model: Any, texts: Sequence[str]) -> NDArray[Any] | None:
     return None
 
 
-def _canonical(estimator: Any, labels: Labels) -> list[list[str]]:
+def _taxonomy_of(estimator: Any, *, fitted: bool = True) -> Any:
+    """The taxonomy an estimator's codes belong to (a Taxonomy, name, path or None).
+
+    A fitted estimator carries it as ``taxonomy_``, which does not depend on the file the
+    ``taxonomy`` parameter named still being where it was at training time; the parameter
+    is the answer only for an unfitted estimator (or ``fitted=False``, for the clones of
+    a cross-validation, which are built from the parameters).
+    """
+    if fitted and hasattr(estimator, "taxonomy_"):
+        return estimator.taxonomy_
+    params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
+    return params.get("taxonomy")
+
+
+def _canonical(estimator: Any, labels: Labels, *, fitted: bool = True) -> list[list[str]]:
     """``labels`` resolved through the estimator's taxonomy, as its ``classes_`` will be.
 
     Aliases in the true codes (such as the ASRS spellings) must be compared with the
     canonical codes the model predicts.
     """
     out = [list(codes) for codes in labels]
-    params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
-    taxonomy = params.get("taxonomy")
+    taxonomy = _taxonomy_of(estimator, fitted=fitted)
     if taxonomy is None or (isinstance(taxonomy, str) and taxonomy.lower() == "none"):
         return out
     from .taxonomy import load_taxonomy
@@ -348,11 +361,33 @@ def _canonical(estimator: Any, labels: Labels) -> list[list[str]]:
     return [list(dict.fromkeys(tax.resolve(c) for c in codes)) for codes in out]
 
 
+def _check_fitted_model(model: Any, who: str = "evaluate_model") -> None:
+    """Refuse anything but a fitted model with ``classes_`` and ``predict``.
+
+    Raises
+    ------
+    ModelError
+        ``model`` is unfitted, or not a model at all (for example a file that held
+        something else).
+    """
+    if not hasattr(model, "classes_"):
+        raise ModelError(f"{who} needs a fitted model (it has no classes_)")
+    if not callable(getattr(model, "predict", None)):
+        raise ModelError(f"{who} needs a model with a predict method")
+
+
 def evaluate_model(model: Any, texts: Sequence[str], labels: Labels) -> EvaluationReport:
     """Score a fitted model on held-out reports and their true codes.
 
-    True codes given as aliases are resolved through the model's taxonomy first.
+    True codes given as aliases are resolved through the model's taxonomy first (the
+    fitted ``taxonomy_``, kept inside the model).
+
+    Raises
+    ------
+    ModelError
+        ``model`` is not a fitted model.
     """
+    _check_fitted_model(model)
     texts = list(texts)
     if len(texts) != len(labels):
         raise InputError(f"{len(texts)} texts but {len(labels)} label lists")
@@ -445,7 +480,7 @@ def cross_val_proba(
     import numpy as np
 
     texts = list(texts)
-    label_lists = _canonical(estimator, labels)
+    label_lists = _canonical(estimator, labels, fitted=False)
     n = len(texts)
     if n != len(label_lists):
         raise InputError(f"{n} texts but {len(label_lists)} label lists")
@@ -508,7 +543,7 @@ def cross_validate(
     )
     folds = int(oof.fold.max()) + 1
     return evaluate(
-        _canonical(estimator, labels),
+        _canonical(estimator, labels, fitted=False),
         oof.predicted,
         classes=list(oof.classes),
         y_score=oof.proba,

@@ -151,13 +151,35 @@ def _training_data(model: Any, training_data: Any) -> dict[str, Any] | None:
     if isinstance(training_data, str | os.PathLike):
         path = Path(training_data)
         h = hashlib.sha256()
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        return {"sha256": h.hexdigest(), "n": None, "file": path.name, "bytes": path.stat().st_size}
+        try:
+            with path.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+            size = path.stat().st_size
+        except OSError as exc:
+            raise InputError(
+                f"save_model: training_data file {path}: cannot read it "
+                f"({exc.strerror or type(exc).__name__})"
+            ) from None
+        return {"sha256": h.hexdigest(), "n": None, "file": path.name, "bytes": size}
     raise InputError(
         "save_model: training_data must be None, a path, or a mapping with 'sha256' and 'n'"
     )
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with numpy numbers and arrays turned into Python ones, for JSON."""
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def save_model(
@@ -182,6 +204,7 @@ def save_model(
         is recorded as given (it must hold ``sha256`` and be JSON-serialisable).
     metrics : mapping, optional
         Validation metrics to record (JSON-serialisable), e.g. ``{"micro_f1": 0.61}``.
+        numpy numbers and arrays are recorded as the Python numbers and lists they hold.
     format : {"pickle", "skops"}, default "pickle"
         ``"skops"`` writes a payload that loads without running pickled code (needs
         the optional extra ``humanfactors[skops]``); use it for files you share.
@@ -190,6 +213,13 @@ def save_model(
     -------
     dict
         The header that was written.
+
+    Raises
+    ------
+    InputError
+        ``metrics`` or ``training_data`` cannot be written as JSON (an object JSON does
+        not know, ``nan`` or infinity, keys of mixed types), or the ``training_data``
+        file cannot be read.
     """
     if format == "pickle":
         payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
@@ -213,14 +243,22 @@ def save_model(
             "fingerprint": taxonomy.fingerprint,
         },
         "classes": None if classes is None else [str(c) for c in classes],
-        "training_data": _training_data(model, training_data),
-        "metrics": dict(metrics) if metrics is not None else None,
+        "training_data": _plain(_training_data(model, training_data)),
+        "metrics": _plain(dict(metrics)) if metrics is not None else None,
         "payload": {
             "format": format,
             "size": len(payload),
             "sha256": hashlib.sha256(payload).hexdigest(),
         },
     }
+    try:
+        # as the signature will serialise it (sorted keys), and as it will be written
+        json.dumps(header, sort_keys=True, ensure_ascii=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"save_model: metrics and training_data must be JSON-serialisable and finite, "
+            f"with keys of one type ({exc})"
+        ) from None
     key = _signing_key(create=True)
     if key is not None:
         header["signature"] = {
@@ -228,12 +266,7 @@ def save_model(
             "key_id": _key_id(key),
             "value": _signature(key, header),
         }
-    try:
-        head = json.dumps(header, ensure_ascii=True, allow_nan=False).encode()
-    except (TypeError, ValueError) as exc:
-        raise InputError(
-            f"save_model: metrics and training_data must be JSON-serialisable and finite ({exc})"
-        ) from None
+    head = json.dumps(header, ensure_ascii=True, allow_nan=False).encode()
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".hfmodel-", dir=target.parent)

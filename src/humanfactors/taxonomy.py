@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
@@ -162,9 +163,7 @@ class Taxonomy:
             return code_or_alias
         found = self._alias.get(str(code_or_alias).casefold().strip())
         if found is None:
-            raise UnknownCodeError(
-                str(code_or_alias), self.name, [*self._factors, *self._aliases()]
-            )
+            raise _unknown_code(str(code_or_alias), self.name, [*self._factors, *self._aliases()])
         return found
 
     def _aliases(self) -> list[str]:
@@ -394,6 +393,38 @@ def load_taxonomy(name_or_path: str | Path | Taxonomy | None = None) -> Taxonomy
     except OSError as exc:
         raise TaxonomyError(f"{path}: cannot read taxonomy file ({exc.strerror})") from None
     return _parse(blob, str(path))
+
+
+#: What a code or alias looks like: letters, digits, spaces and ``_ - . / & ( )``.
+_CODE_CHARS = re.compile(r"[\w .\-/&()]*", re.ASCII)
+_DIGIT_RUN = re.compile(r"\d{3}")
+
+
+def _looks_like_code(value: str) -> bool:
+    """Whether ``value`` could be a code or alias, and so may be quoted in a message.
+
+    A label cell can hold anything, a narrative included; only a short value made of
+    the characters codes use (at most 40 characters and five words, no run of three
+    or more digits, which could be part of a date, time or phone number) is echoed.
+    """
+    return (
+        len(value) <= 40
+        and len(value.split()) <= 5
+        and _CODE_CHARS.fullmatch(value) is not None
+        and _DIGIT_RUN.search(value) is None
+    )
+
+
+def _unknown_code(value: str, taxonomy: str, candidates: Iterable[str]) -> UnknownCodeError:
+    """The error for a value the taxonomy does not know, quoting it only if code-like."""
+    if _looks_like_code(value):
+        return UnknownCodeError(value, taxonomy, candidates)
+    exc = UnknownCodeError(value, taxonomy)
+    exc.args = (
+        f"unknown code in taxonomy {taxonomy!r}: a value that does not look like a code "
+        f"({len(value)} characters, not quoted)",
+    )
+    return exc
 
 
 # -- crosswalks -------------------------------------------------------------------

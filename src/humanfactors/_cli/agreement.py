@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..models import RecordError
 
 HELP = "agreement between coders (Cohen's and Fleiss' kappa, Krippendorff's alpha) per code"
 
@@ -52,6 +57,24 @@ def run(args: argparse.Namespace) -> int:
             f"coder were left out: {shown}{more}",
             file=sys.stderr,
         )
+    files = dict(zip(report.coders, args.files, strict=True))
     for coder, err in report.errors:
-        print(f"humanfactors agreement: {coder}: line {err.line}: {err.error}", file=sys.stderr)
+        print(f"humanfactors agreement: {_where(coder, files[coder], err)}", file=sys.stderr)
     return 1 if report.errors else 0
+
+
+def _where(coder: str, file: str, err: RecordError) -> str:
+    """``CODER: line N, report 'ID': problem`` for one unusable record.
+
+    The coder is named by the file's stem, or by its name and the file under ``--names``.
+    """
+    message = err.error
+    if err.line is not None and message.startswith(f"line {err.line}: "):
+        message = message[len(f"line {err.line}: ") :]
+    if err.id is not None and message.startswith(f"report {err.id!r}: "):
+        message = message[len(f"report {err.id!r}: ") :]
+    place = [f"line {err.line}"] if err.line is not None else []
+    if err.id is not None:
+        place.append(f"report {err.id!r}")
+    label = coder if Path(file).stem == coder else f"{coder} ({file})"
+    return f"{label}: {', '.join(place)}: {message}" if place else f"{label}: {message}"

@@ -7,7 +7,13 @@ import json
 import sys
 from typing import Any
 
-from .train import Progress, add_data_arguments, default_taxonomy, read_data
+from .train import (
+    Progress,
+    add_data_arguments,
+    check_data_arguments,
+    default_taxonomy,
+    read_data,
+)
 
 HELP = "score a saved model on coded reports, or cross-validate a new one (--cv K)"
 
@@ -33,18 +39,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _model_taxonomy(model: Any) -> Any:
-    params = model.get_params(deep=False) if hasattr(model, "get_params") else {}
-    return params.get("taxonomy")
+    """The taxonomy the model was fitted with, as it holds it (no file is read again)."""
+    from ..evaluate import _taxonomy_of
+
+    return _taxonomy_of(model)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..evaluate import cross_validate, evaluate_model
+    from ..evaluate import _check_fitted_model, cross_validate, evaluate_model
     from ..exceptions import InputError
 
+    check_data_arguments(args)
     if args.model is not None:
         from ..persistence import load_model
 
         model = load_model(args.model, trusted=args.trusted)
+        _check_fitted_model(model, f"{args.model}: evaluate --model")
         taxonomy = default_taxonomy(args) if args.taxonomy else _model_taxonomy(model)
         data = read_data(args, "evaluate", taxonomy)
         with Progress() as progress:

@@ -57,6 +57,14 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_data_arguments(args: argparse.Namespace) -> None:
+    """Refuse data options that cannot work, before any file is read."""
+    from ..exceptions import InputError
+
+    if args.label_sep is not None and not args.label_sep:
+        raise InputError("--label-sep must not be empty; give the separator between codes")
+
+
 def data_format(args: argparse.Namespace) -> str | None:
     """The explicit format, or jsonl for stdin, or None to infer from the suffix."""
     if args.format:
@@ -175,17 +183,31 @@ def _training_metrics(model: Any, data: LabelledData) -> dict[str, Any]:
     }
 
 
+def _model_taxonomy(taxonomy: str | None) -> Any:
+    """A built-in name as it is; a taxonomy file loaded, so that the model holds it.
+
+    A model given the path would name a file that may have moved, or be relative to
+    another folder, when it is loaded again (for example to refit a clone of it).
+    """
+    from ..taxonomy import list_taxonomies, load_taxonomy
+
+    if taxonomy is None or taxonomy in list_taxonomies():
+        return taxonomy
+    return load_taxonomy(taxonomy)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..classifier import HumanFactorsClassifier
     from ..exceptions import InputError
     from ..persistence import save_model
 
+    check_data_arguments(args)
     out = Path(args.output)
     if out.is_dir():
         raise InputError(f"-o {out}: is a directory; give a file name")
     if not out.parent.is_dir():
         raise InputError(f"-o {out}: folder {out.parent} does not exist")
-    taxonomy = default_taxonomy(args)
+    taxonomy = _model_taxonomy(default_taxonomy(args))
     with Progress() as progress:
         progress.update(f"reading {args.data}")
         data = read_data(args, "train", taxonomy)
