@@ -316,3 +316,10 @@ def test_cli_usage_errors_exit_2(tmp_path, capsys, monkeypatch, argv, message):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_explicit_code_never_used_is_logged(caplog):
+    with caplog.at_level("WARNING", logger="humanfactors.agreement"):
+        coder_agreement([dict(ANN), dict(BOB)], codes=["ERR.SLIP", "ERR.SLPI"])
+    assert "ERR.SLPI" in caplog.text and "check the spelling" in caplog.text
+    assert "ERR.SLIP," not in caplog.text

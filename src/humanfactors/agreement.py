@@ -559,7 +559,8 @@ def coder_agreement(
         :attr:`AgreementReport.errors` (with its line in a file, or its id).
     codes : sequence of str, optional
         The codes to report on; by default every code any coder gave to a compared report.
-        A code nobody used has prevalence 0 and undefined kappas.
+        A code nobody used has prevalence 0 and undefined kappas, and a warning is
+        logged (a misspelt code would otherwise read as perfect agreement).
 
     Returns
     -------
@@ -613,6 +614,15 @@ def coder_agreement(
         code_list = sorted({c for d in by_coder for rid in common for c in d[rid]})
     else:
         code_list = list(dict.fromkeys(tax.resolve(c) if tax else c for c in codes))
+        given = {c for d in by_coder for rid in common for c in d[rid]}
+        unused = [c for c in code_list if c not in given]
+        if unused:
+            # kept (undefined kappas), but a misspelt code would read as perfect agreement
+            logger.warning(
+                "no coder gave %s to a compared report: its agreement is trivially perfect "
+                "and its kappas undefined (check the spelling)",
+                ", ".join(unused),
+            )
     sets = [[set(d[rid]) for d in by_coder] for rid in common]
     exact = sum(all(s == row[0] for s in row) for row in sets) / len(common)
 
