@@ -230,3 +230,93 @@ def test_rules_listing_columns_line_up(capsys):
     assert len(lines) == len(rules)
     starts = {line.index(" " + rule.code + " ") for line, rule in zip(lines, rules, strict=True)}
     assert len(starts) == 1
+
+
+# -- rule files: every error names the file, the line and the rule ----------------------
+
+_RULE_FILE = """\
+[ruleset]
+taxonomy = "safeguarding"
+unless = ["was not a factor"]
+
+[[rules]]
+id = "org.first"
+code = "ERR.LAPSE"
+patterns = ["forgot"]
+
+[[rules]]
+id = "org.lapse.diary"
+code = "ERR.LAPSE"
+description = "A diary task that was missed."
+confidence = 0.75
+patterns = [
+  "(forgot|forgotten) ~3 (diary|calendar|reminder)",
+  "not (diarised|diarized|put in the diary)",
+]
+requires = ["visit", "review"]
+unless = ["reminder worked"]
+boost = ["again"]
+dampen = ["perhaps"]
+negatable = true
+regex = []
+"""
+
+
+@pytest.mark.parametrize(
+    "old, new, line, message",
+    [
+        ('"(forgot|forgotten) ~3', '"(forgot', 16, "pattern '(forgot"),
+        ('  "not (diarised', '  "not ((diarised', 17, "pattern 'not ((diarised"),
+        ("regex = []", 'regex = [\n  "ok",\n  "(unclosed",\n]', 26, "regex '(unclosed'"),
+        ("confidence = 0.75", "confidence = 1.5", 14, "confidence must"),
+        ('requires = ["visit", "review"]', 'requires = ["visit", "(review"]', 19, "requires:"),
+        ('unless = ["reminder worked"]', 'unless = "reminder worked"', 20, "'unless' must"),
+        ("negatable = true", 'negatable = "yes"', 23, "'negatable' must"),
+        ("boost = [", "boosts = [", 21, "unknown keys ['boosts']"),
+        ('id = "org.lapse.diary"', 'id = "bad id!"', 11, "rule id 'bad id!'"),
+        ('id = "org.lapse.diary"', 'id = "org.first"', 11, "duplicate rule id"),
+        ("patterns = [\n  \"(forgot|forgotten) ~3 (diary|calendar|reminder)\",\n"
+         "  \"not (diarised|diarized|put in the diary)\",\n]\n", "", 10, "at least one"),
+    ],
+)
+def test_rule_file_errors_name_the_line_of_the_key(tmp_path, old, new, line, message):
+    from humanfactors.exceptions import RuleError
+    from humanfactors.rules import RuleSet
+
+    assert old in _RULE_FILE
+    path = tmp_path / "org.toml"
+    path.write_text(_RULE_FILE.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(RuleError) as info:
+        RuleSet.from_toml(path)
+    text = str(info.value)
+    assert text.startswith(f"{path}:{line}: "), text
+    assert any(rule in text for rule in ("rule 'org.lapse.diary'", "rule id 'bad id!'",
+                                         "rule 'org.first'"))
+    assert message in text
+
+
+def test_unknown_code_in_a_rule_file_names_file_line_and_rule(tmp_path, capsys):
+    from humanfactors.cli import main
+    from humanfactors.exceptions import UnknownCodeError
+    from humanfactors.rules import RuleSet
+
+    path = tmp_path / "org.toml"
+    path.write_text(_RULE_FILE.replace('code = "ERR.LAPSE"\ndesc', 'code = "ERR.LAPS"\ndesc'),
+                    encoding="utf-8")
+    with pytest.raises(UnknownCodeError) as info:
+        RuleSet.from_toml(path)
+    assert str(info.value).startswith(f"{path}:12: rule 'org.lapse.diary': unknown code 'ERR.LAPS'")
+    assert "ERR.LAPSE" in info.value.suggestions and info.value.code == "ERR.LAPS"
+    assert main(["rules", "--file", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:12: rule 'org.lapse.diary': unknown code 'ERR.LAPS'" in err
+
+
+def test_rule_lines_places_keys_and_values():
+    from humanfactors.rules.engine import _rule_lines
+
+    (first, second) = _rule_lines(_RULE_FILE.encode())
+    assert first["[[rules]]"] == 5 and first["patterns"] == 8 and first[("patterns", "forgot")] == 8
+    assert second["[[rules]]"] == 10 and second["id"] == 11
+    assert second[("patterns", "not (diarised|diarized|put in the diary)")] == 17
+    assert "was not a factor" not in {k[1] for k in second if isinstance(k, tuple)}

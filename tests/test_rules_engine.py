@@ -316,7 +316,7 @@ def test_from_toml_loads_and_validates(tmp_path: Path) -> None:
         (
             '[[rules]]\nid = "a"\ncode = "ERR.LAPSE"\npatterns = ["x"]\n\n'
             '[[rules]]\nid = "b"\ncode = "ERR.LAPSE"\npatterns = ["(bad"]\n',
-            ":6: rule 'b'",
+            ":9: rule 'b'",
         ),
         (
             '[[rules]]\nid = "a"\ncode = "ERR.LAPSE"\npatterns = ["x"]\ncolour = "red"\n',

@@ -1642,14 +1642,20 @@ class RuleSet:
     ) -> RuleSet:
         rules, declared = _parse_rule_file(blob, source)
         out = cls(taxonomy=taxonomy if taxonomy is not None else declared)
-        lines = _rule_lines(blob)
         for n, rule in enumerate(rules):
-            line = lines[n] if n < len(lines) else 0
             try:
                 out.register(rule)
-            except UnknownCodeError as exc:
-                raise UnknownCodeError(rule.code, out.taxonomy.name, out.taxonomy.codes) from exc
-            except RuleError as exc:
+            except (UnknownCodeError, RuleError) as exc:
+                lines = _rule_lines(blob)  # only an error needs the scan
+                at = lines[n] if n < len(lines) else {}
+                header = at.get("[[rules]]", 0)
+                if isinstance(exc, UnknownCodeError):
+                    # still an UnknownCodeError, with its near matches, but placed in the file
+                    err = UnknownCodeError(rule.code, out.taxonomy.name, out.taxonomy.codes)
+                    line = at.get(("code", rule.code), at.get("code", header))
+                    err.args = (f"{source}:{line}: rule {rule.id!r}: {err}",)
+                    raise err from None
+                line = at.get("id", header)
                 raise RuleError(f"{source}:{line}: rule {rule.id!r}: {exc}") from None
         return out
 
@@ -1891,12 +1897,44 @@ _RULE_KEYS: Final = frozenset(
 )
 
 
-def _rule_lines(blob: bytes) -> list[int]:
-    """1-based line numbers of each ``[[rules]]`` header, in order."""
-    out = []
+def _rule_lines(blob: bytes) -> list[dict[Any, int]]:
+    """Where each ``[[rules]]`` entry is written, in order, as 1-based line numbers.
+
+    Each entry maps ``"[[rules]]"`` to its header line, a key (``"patterns"``) to the line
+    where ``key =`` is written, and ``(key, value)`` to the line holding that string of
+    the key's value, so that an error can point at the words at fault. It is a scan of
+    the lines, not a TOML parser: what it cannot place is absent, and an error then names
+    the key's line or the header's.
+    """
+    key_re = re.compile(r"\s*([A-Za-z0-9_-]+)\s*=")
+    string_re = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'[^']*'")
+    out: list[dict[Any, int]] = []
+    key: str | None = None
     for n, line in enumerate(blob.decode("utf-8", "replace").splitlines(), start=1):
-        if line.strip().startswith("[[rules]]"):
-            out.append(n)
+        stripped = line.strip()
+        if stripped.startswith("["):  # a table header ends the previous rule's lines
+            key = None
+            if stripped.startswith("[[rules]]"):
+                out.append({"[[rules]]": n})
+            elif out:
+                out[-1]["end"] = n
+            continue
+        if not out or "end" in out[-1] or stripped.startswith("#"):
+            continue
+        rest = line
+        found = key_re.match(line)
+        if found:
+            key = found.group(1)
+            out[-1].setdefault(key, n)
+            rest = line[found.end() :]
+        if key is None:
+            continue
+        for literal in string_re.findall(rest):
+            try:
+                value = tomllib.loads(f"v = {literal}")["v"]
+            except tomllib.TOMLDecodeError:
+                continue
+            out[-1].setdefault((key, value), n)
     return out
 
 
@@ -1931,31 +1969,49 @@ def _parse_rule_file(blob: bytes, source: str) -> tuple[list[Rule], str | None]:
     items = data.get("rules")
     if not isinstance(items, list) or not items:
         raise RuleError(f"{source}: no [[rules]] entries")
-    lines = _rule_lines(blob)
+    lists = ("patterns", "regex", "requires", "unless", "boost", "dampen")
+    located: list[list[dict[Any, int]]] = []
+
+    def lines_of(n: int) -> dict[Any, int]:
+        if not located:  # only an error needs the scan: a valid file costs nothing more
+            located.append(_rule_lines(blob))
+        return located[0][n] if n < len(located[0]) else {}
+
+    def place(n: int, key: str | None = None, value: object = None) -> str:
+        """``source:line`` of the value, else of its key, else of rule ``n``'s header."""
+        at = lines_of(n)
+        header = at.get("[[rules]]", 0)
+        line = at.get((key, value), at.get(key, header)) if key else header
+        return f"{source}:{line}"
+
     rules = []
     for n, item in enumerate(items):
-        line = lines[n] if n < len(lines) else 0
-        where = f"{source}:{line}"
         if not isinstance(item, Mapping):
-            raise RuleError(f"{where}: rule #{n + 1} is not a table")
+            raise RuleError(f"{place(n)}: rule #{n + 1} is not a table")
         rid = item.get("id", f"#{n + 1}")
         unknown = set(item) - _RULE_KEYS
         if unknown:
             raise RuleError(
-                f"{where}: rule {rid!r}: unknown keys {sorted(unknown)};"
-                f" allowed: {sorted(_RULE_KEYS)}"
+                f"{place(n, min(unknown, key=lambda k: (lines_of(n).get(k, 0), k)))}: rule {rid!r}:"
+                f" unknown keys {sorted(unknown)}; allowed: {sorted(_RULE_KEYS)}"
             )
         for key in ("id", "code"):
             if not isinstance(item.get(key), str):
-                raise RuleError(f"{where}: rule {rid!r}: {key!r} is required and must be a string")
-        for key in ("patterns", "regex", "requires", "unless", "boost", "dampen"):
+                raise RuleError(
+                    f"{place(n, key)}: rule {rid!r}: {key!r} is required and must be a string"
+                )
+        for key in lists:
             value = item.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise RuleError(f"{where}: rule {rid!r}: {key!r} must be a list of strings")
+                raise RuleError(f"{place(n, key)}: rule {rid!r}: {key!r} must be a list of strings")
         if "negatable" in item and not isinstance(item["negatable"], bool):
-            raise RuleError(f"{where}: rule {rid!r}: 'negatable' must be true or false")
+            raise RuleError(
+                f"{place(n, 'negatable')}: rule {rid!r}: 'negatable' must be true or false"
+            )
         if "description" in item and not isinstance(item["description"], str):
-            raise RuleError(f"{where}: rule {rid!r}: 'description' must be a string")
+            raise RuleError(
+                f"{place(n, 'description')}: rule {rid!r}: 'description' must be a string"
+            )
         fields = dict(item)
         if shared:
             own = fields.get("unless", [])
@@ -1963,7 +2019,24 @@ def _parse_rule_file(blob: bytes, source: str) -> tuple[list[Rule], str | None]:
         try:
             rules.append(Rule(**fields))
         except RuleError as exc:
-            raise RuleError(f"{where}: {exc}") from None
+            # Rule names the key (and the phrase) at fault in its message: find its line
+            message = str(exc)
+            blamed: str | None = None
+            culprit: str | None = None
+            if message.startswith("rule id "):
+                blamed = "id"
+            elif ": confidence must" in message:
+                blamed = "confidence"
+            elif ": code must" in message:
+                blamed = "code"
+            else:
+                for name in lists:
+                    label = {"patterns": "pattern", "regex": "regex"}.get(name, name + ":")
+                    if f": {name} must" in message or f": {label} " in message:
+                        hits = [v for v in item.get(name, []) if f"{v!r}" in message]
+                        blamed, culprit = name, hits[0] if hits else None
+                        break
+            raise RuleError(f"{place(n, blamed, culprit)}: {message}") from None
     return rules, declared
 
 
