@@ -320,3 +320,57 @@ def test_rule_lines_places_keys_and_values():
     assert second["[[rules]]"] == 10 and second["id"] == 11
     assert second[("patterns", "not (diarised|diarized|put in the diary)")] == 17
     assert "was not a factor" not in {k[1] for k in second if isinstance(k, tuple)}
+
+
+# -- plots ------------------------------------------------------------------------------
+
+
+def _long_frequencies():  # type: ignore[no-untyped-def]
+    from humanfactors.themes import Frequencies, FrequencyRow
+
+    codes = [f"ORG.FACTOR_{i}_WITH_A_RATHER_LONG_CODE_NAME" for i in range(8)]
+    groups = [f"2024-Q{q}" for q in range(1, 5)]
+    name = ("A very long factor name that goes on and on about organisational culture and"
+            " supervision quality {}")
+    rows = tuple(
+        FrequencyRow(g, c, name.format(i), 5 + i + j, 50, 10.0 + i + j, 5.0, 15.0)
+        for j, g in enumerate(groups)
+        for i, c in enumerate(codes)
+    )
+    return Frequencies(by="quarter", groups=tuple(groups), codes=tuple(codes),
+                       reports=dict.fromkeys(groups, 50), rows=rows)
+
+
+def test_plot_trends_refuses_unknown_codes():
+    pytest.importorskip("matplotlib")
+    from humanfactors.plots import plot_trends
+
+    freq = _long_frequencies()
+    with pytest.raises(InputError, match=r"\['NOPE'\] not in these frequencies"):
+        plot_trends(freq, codes=[freq.codes[0], "NOPE"])
+    plot_trends(freq, codes=[freq.codes[0]])  # a known code still draws
+
+
+def test_plot_top_factors_refuses_an_unknown_group():
+    pytest.importorskip("matplotlib")
+    from humanfactors.plots import plot_top_factors
+
+    freq = _long_frequencies()
+    with pytest.raises(InputError, match="group 'Narnia' is not in these frequencies"):
+        plot_top_factors(freq, group="Narnia")
+    plot_top_factors(freq, group="2024-Q1")
+
+
+@pytest.mark.parametrize("top", [1, 6, 8])
+def test_plot_trends_saved_figure_holds_the_whole_legend(top):
+    import io
+
+    pytest.importorskip("matplotlib")
+    from humanfactors.plots import plot_trends
+
+    fig = plot_trends(_long_frequencies(), top=top)
+    fig.savefig(io.BytesIO(), format="png")
+    box = fig.axes[0].get_legend().get_window_extent()
+    assert len(fig.axes[0].get_legend().get_texts()) == top
+    assert box.x0 >= 0 and box.y0 >= 0
+    assert box.x1 <= fig.bbox.x1 and box.y1 <= fig.bbox.y1

@@ -110,6 +110,11 @@ def plot_top_factors(
                 " name the group to draw"
             )
         group = freq.groups[0] if freq.groups else "all"
+    elif freq.groups and group not in freq.groups:
+        raise InputError(
+            f"group {group!r} is not in these frequencies ({freq.by});"
+            f" groups are {list(freq.groups)[:10]}{' …' if len(freq.groups) > 10 else ''}"
+        )
     rows = sorted((r for r in freq.rows if r.group == group), key=lambda r: (-r.count, r.code))[:n]
     fig = _figure(9.0, 1.2 + 0.55 * max(len(rows), 1))
     ax = fig.add_subplot()
@@ -143,6 +148,24 @@ def plot_top_factors(
     return fig
 
 
+def _check_codes(codes: Sequence[str], known: Sequence[str], where: str) -> None:
+    """Refuse codes a result does not have: a line of zeros would pass for a finding."""
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise InputError(
+            f"code(s) {unknown} not in {where} (no report has them);"
+            f" codes are {list(known)[:10]}{' …' if len(known) > 10 else ''}"
+        )
+
+
+def _legend_label(code: str, name: str, width: int = 40) -> str:
+    """A legend entry of at most two lines of name, then the code: long names stay legible."""
+    if not name or name == code:
+        return textwrap.fill(code, width)
+    text = textwrap.wrap(textwrap.shorten(name, 2 * width, placeholder=" …"), width)
+    return "\n".join([*text, *textwrap.wrap(f"({code})", width)])
+
+
 def plot_trends(
     data: Frequencies | ThemeSource,
     *,
@@ -163,20 +186,23 @@ def plot_trends(
         raise InputError(
             f"plot_trends draws at most {len(PALETTE)} codes legibly; got {len(chosen)}"
         )
+    _check_codes(chosen, freq.codes, "these frequencies")
     groups = list(freq.groups)
-    fig = _figure(10.0, 5.0)
+    names = {r.code: r.name for r in freq.rows}
+    labels = [_legend_label(code, names.get(code, code)) for code in chosen]
+    # the legend sits right of the plot; the figure grows to hold it all (9 pt lines)
+    legend_height = sum(0.17 * (label.count("\n") + 1) + 0.09 for label in labels)
+    fig = _figure(10.0, max(5.0, legend_height + 0.8))
     ax = fig.add_subplot()
     if not groups or not chosen:
         ax.text(0.5, 0.5, "No dated findings", ha="center", va="center", fontsize=12)
         ax.set_axis_off()
         return fig
     table = {(r.group, r.code): r for r in freq.rows}
-    names = {r.code: r.name for r in freq.rows}
     x = list(range(len(groups)))
-    for i, code in enumerate(chosen):
+    for i, (code, label) in enumerate(zip(chosen, labels, strict=True)):
         ys = [getattr(table[(g, code)], value) if (g, code) in table else 0.0 for g in groups]
         style = "--" if _protective(code) else "-"
-        label = f"{names.get(code, code)} ({code})" if names.get(code, code) != code else code
         ax.plot(
             x,
             ys,
@@ -185,7 +211,7 @@ def plot_trends(
             ms=3.5,
             lw=1.8,
             color=PALETTE[i],
-            label=textwrap.fill(label, 40),
+            label=label,
         )
     step = max(1, len(groups) // 16)  # at most ~16 tick labels
     ax.set_xticks(
