@@ -9,6 +9,7 @@ import pytest
 
 import humanfactors as hf
 from humanfactors import io
+from humanfactors._frozen import sentence_spans
 from humanfactors.exceptions import InputError, RedactionError, TaxonomyError
 from humanfactors.models import Incident, RecordError, json_schema
 from humanfactors.redact import Redactor, redact
@@ -156,3 +157,14 @@ def test_the_schema_describes_what_is_read_and_written() -> None:
     kinds = {alt.get("type") for alt in defs["Incident"]["properties"]["id"]["anyOf"]}
     assert kinds == {"string", "integer"}
     assert Incident(id=1234, narrative="x").id == "1234"
+
+
+# -- sentences of the default model ------------------------------------------------------
+def test_model_sentences_do_not_break_inside_times_numbers_or_titles() -> None:
+    text = "Dad rang at 4.40pm. Dr. Patel gave 0.5 ml! Then?\nDone"
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "Dad rang at 4.40pm.",
+        "Dr. Patel gave 0.5 ml!",
+        "Then?",
+        "Done",
+    ]

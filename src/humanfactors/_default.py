@@ -50,6 +50,12 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("humanfactors", appauthor=False))
 
 
+# Names how the default model is made beyond the corpus and the library version: change
+# it whenever training or sentence splitting changes, so that no cache built the old way
+# is loaded.
+_RECIPE = "r2"
+
+
 @functools.lru_cache(maxsize=1)
 def _cache_key() -> str:
     """Library version, scikit-learn version and corpus hash (scikit-learn not imported).
@@ -60,7 +66,7 @@ def _cache_key() -> str:
 
     from .corpus import corpus_fingerprint
 
-    return f"{__version__}-sk{version('scikit-learn')}-{corpus_fingerprint()[:16]}"
+    return f"{__version__}-{_RECIPE}-sk{version('scikit-learn')}-{corpus_fingerprint()[:16]}"
 
 
 def default_model_path() -> Path:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -45,30 +44,34 @@ __all__ = ["FrozenSentenceModel", "freeze", "load_frozen", "save_frozen", "sente
 
 _NAME = "FrozenSentenceModel"
 _FORMAT = 1
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 _TERM_SEP = "\x00"
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of each sentence of ``text``, surrounding whitespace excluded.
 
-    A sentence ends at ``.``, ``!``, ``?`` (kept) or a line break; fragments holding no
-    letter or digit are dropped.
+    Sentences are those the rules read (:func:`humanfactors.rules._text.sentence_spans`):
+    a sentence ends at ``.``, ``!`` or ``?`` (kept) before whitespace or the end of the
+    text, or at a line break, so "4.40pm", "0.5" and "Dr. Patel" stay whole; fragments
+    holding no letter or digit are dropped.
 
     Examples
     --------
     >>> text = "I forgot.  Then I called!\\nDone"
     >>> [text[s:e] for s, e in sentence_spans(text)]
     ['I forgot.', 'Then I called!', 'Done']
+    >>> text = "Dad rang at 4.40pm. Dr. Patel saw him."
+    >>> [text[s:e] for s, e in sentence_spans(text)]
+    ['Dad rang at 4.40pm.', 'Dr. Patel saw him.']
     """
+    from .rules._text import sentence_spans as rule_sentences
+
     out = []
-    for m in _SENTENCE.finditer(text):
-        chunk = m.group()
-        if not any(ch.isalnum() for ch in chunk):
-            continue
-        start = m.start() + (len(chunk) - len(chunk.lstrip()))
-        end = m.end() - (len(chunk) - len(chunk.rstrip()))
-        out.append((start, end))
+    for start, end in zip(*rule_sentences(text), strict=True):
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if any(ch.isalnum() for ch in text[start:end]):
+            out.append((start, end))
     return out
 
 
