@@ -374,3 +374,37 @@ def test_plot_trends_saved_figure_holds_the_whole_legend(top):
     assert len(fig.axes[0].get_legend().get_texts()) == top
     assert box.x0 >= 0 and box.y0 >= 0
     assert box.x1 <= fig.bbox.x1 and box.y1 <= fig.bbox.y1
+
+
+# -- docs/rules.md shows what the code prints -------------------------------------------
+
+
+def _rules_doc() -> str:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
+    if not path.is_file():
+        pytest.skip("docs/rules.md is absent (not a source checkout)")
+    return path.read_text(encoding="utf-8")
+
+
+def test_rules_doc_first_example_output_is_what_it_prints():
+    from humanfactors import RuleSet
+
+    doc = _rules_doc()
+    text = "I forgot to send the CP plan to the school because duty was extremely busy."
+    assert f'rules.apply("{text}")' in doc
+    findings = RuleSet.default().apply(text)
+    for f in findings:
+        assert f"# {f.code} {f.confidence} {[e.text for e in f.evidence]}\n" in doc
+    assert f"print(f.explanation)       # {findings[-1].explanation}\n" in doc
+
+
+def test_rules_doc_counts_the_built_in_rules():
+    from humanfactors import RuleSet
+
+    rules = list(RuleSet.default())
+    phrases = sum(len(r.patterns) for r in rules)
+    regexes = sum(len(r.regex) for r in rules)
+    expected = f"{len(rules)} rules ({phrases:,} phrases, {regexes} regular expressions)"
+    assert expected in _rules_doc()
