@@ -3,7 +3,8 @@
 Each subcommand lives in ``humanfactors._cli.<name>`` and provides ``HELP`` (one line),
 ``configure(parser)`` and ``run(args) -> int``. Exit codes: 0 success, 1 some records
 failed (reported, never dropped), 2 usage or input errors. A
-:class:`~humanfactors.exceptions.HumanFactorsError` prints one line to stderr, no traceback.
+:class:`~humanfactors.exceptions.HumanFactorsError`, or an :class:`OSError` such as an
+output folder that does not exist, prints one line to stderr, no traceback.
 """
 
 from __future__ import annotations
@@ -86,6 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # output piped to head and closed early
         return 0
+    except OSError as exc:  # an output that cannot be written: one line, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        reason = exc.strerror or type(exc).__name__
+        print(f"humanfactors {args.command}: error: {where}{reason}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"humanfactors {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from ._common import fsync_quietly, output_error
+
 HELP = "analyse reports: redaction, rules, classifier and quality checks (JSONL out)"
 
 
@@ -64,10 +66,14 @@ class _Progress:
             sys.stderr.write("\r" + " " * 70 + "\r")
 
 
-def _done_ids(path: Path) -> set[str]:
-    """Ids already written to OUT; a torn last line (a crash mid-write) is cut off."""
-    done: set[str] = set()
-    if not path.exists():
+def _done_ids(path: Path) -> Counter[str]:
+    """How many times each id is already in OUT; a torn last line (a crash mid-write) is cut off.
+
+    Counted, not collected in a set: an input that repeats an id holds several records,
+    and each one is skipped only if OUT holds an analysis of it.
+    """
+    done: Counter[str] = Counter()
+    if not path.is_file():  # missing, or a device or FIFO that cannot hold earlier output
         return done
     with open(path, "rb+") as fh:
         data = fh.read()
@@ -77,9 +83,11 @@ def _done_ids(path: Path) -> set[str]:
     for raw in data[:good_end].splitlines():
         try:
             rec = json.loads(raw)
-            done.add(rec["incident"]["id"])
-        except (ValueError, KeyError, TypeError):
+            rid = rec["incident"]["id"]
+        except (ValueError, KeyError, TypeError, RecursionError):
             continue
+        if isinstance(rid, str):
+            done[rid] += 1
     return done
 
 
@@ -92,11 +100,13 @@ class _LineWriter:
         if target is None or target == "-":
             self.stream = sys.stdout
         else:
-            flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
-            self.fd = os.open(target, flags, 0o644)
-            if not append:
-                os.close(self.fd)
-                self.fd = os.open(target, os.O_WRONLY | os.O_APPEND)
+            # Opened once: closing and opening again would give the reader of a FIFO its
+            # end of file, and the second open would then wait for a reader for ever.
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (0 if append else os.O_TRUNC)
+            try:
+                self.fd = os.open(target, flags, 0o644)
+            except OSError as exc:
+                raise output_error(target, exc) from None
 
     def write(self, line: str) -> None:
         if self.fd is not None:
@@ -107,13 +117,16 @@ class _LineWriter:
 
     def close(self) -> None:
         if self.fd is not None:
-            os.fsync(self.fd)
-            os.close(self.fd)
+            try:
+                fsync_quietly(self.fd)  # a device, pipe or FIFO has nothing to sync
+            finally:
+                os.close(self.fd)
         elif self.stream is not None:
             self.stream.flush()
 
 
-def _records(args: argparse.Namespace, skip: set[str]) -> Iterator[Any]:
+def _records(args: argparse.Namespace, skip: Counter[str], skipped: list[int]) -> Iterator[Any]:
+    """The input records, less those already in OUT: ``skip`` is used up one id at a time."""
     from ..io import iter_records
     from ..models import Incident
 
@@ -121,7 +134,9 @@ def _records(args: argparse.Namespace, skip: set[str]) -> Iterator[Any]:
         fmt = args.format or ("jsonl" if name == "-" else None)
         for line, item in iter_records(name, format=fmt, text_columns=args.text_column,
                                        id_column=args.id_column):
-            if skip and isinstance(item, Incident) and item.id in skip:
+            if skip and isinstance(item, Incident) and skip[item.id] > 0:
+                skip[item.id] -= 1
+                skipped[0] += 1
                 continue
             yield line, item
 
@@ -130,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
     from ..exceptions import InputError
     from ..models import RecordError
     from ..pipeline import analyse_many
+    from ._common import error_json, safe_id
 
     if args.resume and not args.output:
         raise InputError("--resume needs -o OUT: it skips the ids already written there")
@@ -138,37 +154,57 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"input file not found: {name}")
     if args.jobs == 0 or args.jobs < -1:
         raise InputError(f"--jobs must be a positive number or -1, got {args.jobs}")
-    skip = _done_ids(Path(args.output)) if args.resume else set()
+    skip = _done_ids(Path(args.output)) if args.resume else Counter()
+    skipped = [0]
     model: Any = False if args.no_model else args.model
     rules: Any = False if args.no_rules else None
-    out = _LineWriter(args.output, append=args.resume)
-    # closed in the finally below, unless it is stderr
-    err_stream: IO[str] = open(args.errors, "w", encoding="utf-8") if args.errors else sys.stderr  # noqa: SIM115
+    err_stream: IO[str] = sys.stderr
+    if args.errors:
+        try:  # closed in the finally below
+            err_stream = open(args.errors, "w", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            raise output_error(args.errors, exc) from None
+    try:
+        out = _LineWriter(args.output, append=args.resume)
+    except BaseException:
+        if args.errors:
+            err_stream.close()
+        raise
     progress = _Progress(not args.quiet)
     codes: Counter[str] = Counter()
     done = failed = 0
     try:
-        results = analyse_many(_records(args, skip), taxonomy=args.taxonomy, model=model,
-                               rules=rules, redact=not args.no_redact, n_jobs=args.jobs,
-                               batch_size=args.batch_size)
+        results = analyse_many(_records(args, skip, skipped), taxonomy=args.taxonomy,
+                               model=model, rules=rules, redact=not args.no_redact,
+                               n_jobs=args.jobs, batch_size=args.batch_size)
         for result in results:
+            if not isinstance(result, RecordError):
+                try:
+                    line = result.model_dump_json()
+                except ValueError:  # cannot be written as JSON: an error record, not lost
+                    result = RecordError(
+                        id=safe_id(result.incident.id),
+                        error="internal error (the analysis cannot be written as JSON)",
+                    )
+                else:
+                    done += 1
+                    codes.update(result.codes)
+                    out.write(line)
             if isinstance(result, RecordError):
                 failed += 1
-                err_stream.write(result.model_dump_json(exclude_none=True) + "\n")
-            else:
-                done += 1
-                codes.update(result.codes)
-                out.write(result.model_dump_json())
+                err_stream.write(error_json(result, exclude_none=True) + "\n")
             progress.update(done, failed)
     finally:
         progress.close()
-        out.close()
-        if args.errors:
-            err_stream.close()
+        try:
+            out.close()
+        finally:
+            if args.errors:
+                err_stream.close()
     if not args.quiet:
         top = ", ".join(f"{c} {n}" for c, n in codes.most_common(8)) or "none"
-        skipped = f", {len(skip):,} already in OUT" if skip else ""
-        print(f"humanfactors analyse: {done:,} analysed, {failed:,} failed{skipped};"
+        already = f", {skipped[0]:,} already in OUT" if args.resume else ""
+        print(f"humanfactors analyse: {done:,} analysed, {failed:,} failed{already};"
               f" most frequent codes: {top}",
               file=sys.stderr)
     return 1 if failed else 0

@@ -68,37 +68,48 @@ def _redactor(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ._common import atomic_write_text, open_text_input
+    from ..models import RecordError
+    from ._common import atomic_write_text, check_output_path, error_json, open_input_lines
 
     redactor = _redactor(args)
     fields = args.field or ["narrative"]
+    for target in (args.output, args.errors):
+        if target:
+            check_output_path(target)
     try:
-        source = open_text_input(args.input)
+        lines, close = open_input_lines(args.input)
     except OSError as exc:
         raise InputError(f"cannot open {args.input!r}: {exc.strerror}") from exc
     out_lines: list[str] = []
     errors: list[str] = []
     out: IO[str] | None = None if args.output else sys.stdout
     name = None if args.input == "-" else Path(args.input).name
-    with source if source is not sys.stdin else _nullcontext(source) as fh:
-        for number, raw in enumerate(fh, start=1):
-            line = raw.rstrip("\r\n")
+    try:
+        for ln in lines:
+            number = ln.number
+            if ln.text is None:  # does not decode, or too long: one error, then go on
+                problem = f"line {number}: {ln.problem or 'unreadable line'}"
+                errors.append(error_json(RecordError(line=number, error=problem, source=name)))
+                continue
+            line = ln.text.rstrip("\r\n")
             is_record = args.format == "jsonl" or (
                 args.format == "auto" and line.lstrip().startswith("{")
             )
             if not is_record:
-                result = redactor.redact(line).text
+                result, error = _redact_text(line, number, redactor, name)
             else:
                 if not line.strip():
                     continue
                 result, error = _redact_record(line, number, fields, redactor, args.spans, name)
-                if error is not None:
-                    errors.append(error)
-                    continue
+            if error is not None:
+                errors.append(error)
+                continue
             if out is None:
                 out_lines.append(result + "\n")
             else:
                 out.write(result + "\n")
+    finally:
+        close()
     if args.output:
         atomic_write_text(args.output, "".join(out_lines))
     if errors:
@@ -111,30 +122,52 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-class _nullcontext:
-    def __init__(self, fh: IO[str]) -> None:
-        self.fh = fh
+def _failure(exc: BaseException) -> str:
+    """Why redacting a line failed, without quoting it."""
+    from ..exceptions import HumanFactorsError
 
-    def __enter__(self) -> IO[str]:
-        return self.fh
+    if isinstance(exc, HumanFactorsError):
+        return str(exc)  # the library's messages never quote the text
+    if isinstance(exc, RecursionError):
+        return "malformed JSON (nested too deeply)"
+    if isinstance(exc, UnicodeError):
+        return "text cannot be written as UTF-8 (a lone surrogate such as \\ud800)"
+    return f"internal error ({type(exc).__name__})"
 
-    def __exit__(self, *exc: object) -> None:
-        return None
+
+def _redact_text(
+    line: str, number: int, redactor: Any, source: str | None
+) -> tuple[str, str | None]:
+    from ..models import RecordError
+    from ._common import error_json
+
+    try:
+        return redactor.redact(line).text, None
+    except Exception as exc:  # one line's failure must not stop the others
+        problem = f"line {number}: {_failure(exc)}"
+        return "", error_json(RecordError(line=number, error=problem, source=source))
 
 
 def _redact_record(
     line: str, number: int, fields: list[str], redactor: Any, spans: bool, source: str | None
 ) -> tuple[str, str | None]:
     from ..models import RecordError
+    from ._common import error_json, safe_id, strict_json
 
     def error(message: str, record_id: Any = None) -> tuple[str, str]:
-        rid = record_id if isinstance(record_id, str) else None
-        return "", RecordError(id=rid, line=number, error=message, source=source).model_dump_json()
+        err = RecordError(
+            id=safe_id(record_id), line=number, error=f"line {number}: {message}", source=source
+        )
+        return "", error_json(err)
 
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
-        return error(f"not valid JSON (column {exc.colno}): {exc.msg}")
+        return error(f"malformed JSON ({exc.msg} at column {exc.colno})")
+    except RecursionError:
+        return error("malformed JSON (nested too deeply)")
+    except ValueError:  # e.g. an integer of more digits than Python converts
+        return error("malformed JSON (a number too large to read)")
     if not isinstance(record, dict):
         return error(f"a record must be a JSON object, got {type(record).__name__}")
     present = [f for f in fields if f in record]
@@ -142,16 +175,21 @@ def _redact_record(
         return error(
             f"record has no field {' or '.join(repr(f) for f in fields)}", record.get("id")
         )
-    all_spans: dict[str, list[dict[str, Any]]] = {}
-    for field in present:
-        value = record[field]
-        if not isinstance(value, str):
-            return error(
-                f"field {field!r} must be a string, got {type(value).__name__}", record.get("id")
-            )
-        result = redactor.redact(value)
-        record[field] = result.text
-        all_spans[field] = [s.model_dump() for s in result.spans]
-    if spans:
-        record["redactions"] = all_spans if len(present) > 1 else all_spans[present[0]]
-    return json.dumps(record, ensure_ascii=False), None
+    try:
+        all_spans: dict[str, list[dict[str, Any]]] = {}
+        for field in present:
+            value = record[field]
+            if not isinstance(value, str):
+                return error(
+                    f"field {field!r} must be a string, got {type(value).__name__}",
+                    record.get("id"),
+                )
+            result = redactor.redact(value)
+            record[field] = result.text
+            all_spans[field] = [s.model_dump() for s in result.spans]
+        if spans:
+            record["redactions"] = all_spans if len(present) > 1 else all_spans[present[0]]
+        # strict JSON out: an infinite or NaN number becomes null, as analyse writes it
+        return strict_json(record), None
+    except Exception as exc:  # one record's failure must not stop the others
+        return error(_failure(exc), record.get("id"))
