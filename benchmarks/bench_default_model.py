@@ -8,6 +8,7 @@ Prints, per code and overall (micro / macro F1):
 - model plus rules: the plain union of codes, and what `analyse` reports (a rule finding
   kept only with model support >= rule_support x threshold)         [macro-F1 >= 0.70];
 - 5-fold cross-validation of the model on the train split;
+- the merge at several ``rule_support`` values (cross-validated on train, and on test);
 - a bare scikit-learn baseline (TF-IDF + one-vs-rest logistic regression, threshold 0.5);
 - the first prediction of the cached default model in a fresh process.
 """
@@ -173,6 +174,15 @@ def main() -> None:
             r = scores(y_test[keep], y_pipeline[keep], classes)
             print(f"test_pipeline_merge, {name} (n={int(keep.sum())}): "
                   f"micro-F1 {r['micro_f1']:.3f}  macro-F1 {r['macro_f1']:.3f}")
+    # the merge threshold: cross-validated on train (where it is chosen), and on test
+    print("\nrule_support: merge micro / macro F1, CV on train | test split")
+    for support in (0.0, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8):
+        cv_r = scores(y_train, fuse(oof_ratio, rules_train, support), classes)
+        te_r = scores(y_test, fuse(support_ratio(model, test_texts, classes), y_rules, support),
+                      classes)
+        mark = "  (default)" if support == DEFAULT_RULE_SUPPORT else ""
+        print(f"  {support:.1f}  {cv_r['micro_f1']:.3f} / {cv_r['macro_f1']:.3f} | "
+              f"{te_r['micro_f1']:.3f} / {te_r['macro_f1']:.3f}{mark}")
     print("\nper code on the test split (F1): rules | model | pipeline merge | support")
     for c in classes:
         a, b, m = (
