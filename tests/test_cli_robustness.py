@@ -457,3 +457,19 @@ def test_resume_summary_adds_up_to_the_input(
     err = capsys.readouterr().err
     assert "2 analysed, 1 failed, 1 already in OUT" in err
     assert len(out.read_text().splitlines()) == 3
+
+
+def test_inputs_sharing_a_name_are_warned_of_and_both_analysed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for folder, text in (("a", "I forgot to ring the school back.\n"), ("b", "No interpreter.\n")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "notes.txt").write_text(text, encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    paths = [str(tmp_path / "a" / "notes.txt"), str(tmp_path / "b" / "notes.txt")]
+    assert main(["analyse", *paths, "--no-model", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "share the name 'notes'" in err and "2 analysed" in err
+    assert len(out.read_text().splitlines()) == 2
+    assert main(["analyse", paths[0], "--no-model", "-o", str(out)]) == 0
+    assert "warning" not in capsys.readouterr().err

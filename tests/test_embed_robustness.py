@@ -168,3 +168,11 @@ def test_model_sentences_do_not_break_inside_times_numbers_or_titles() -> None:
         "Then?",
         "Done",
     ]
+
+
+def test_a_number_too_long_to_read_is_one_error_record(tmp_path: Path) -> None:
+    big = '{"id": "big", "narrative": "x", "n": ' + "1" * 5000 + "}"
+    good = '{"id": "ok", "narrative": "I forgot to ring back."}'
+    out = list(io.iter_records(_write(tmp_path, "big.jsonl", big + "\n" + good + "\n")))
+    assert isinstance(out[0][1], RecordError) and "too long" in out[0][1].error
+    assert isinstance(out[1][1], Incident) and out[1][1].id == "ok"

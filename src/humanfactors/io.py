@@ -345,6 +345,9 @@ def _raw_jsonl(lines: Iterator[_Line]) -> Iterator[_Raw]:
         except RecursionError:
             yield _Raw(ln.number, error="malformed JSON (nested too deeply)")
             continue
+        except ValueError:  # an integer over Python's digit limit for reading one
+            yield _Raw(ln.number, error="malformed JSON (a number too long to read)")
+            continue
         if not isinstance(obj, dict):
             yield _Raw(ln.number, error=f"expected a JSON object, got a JSON {type(obj).__name__}")
             continue

@@ -141,6 +141,24 @@ def _records(args: argparse.Namespace, skip: Counter[str], skipped: list[int]) -
             yield line, item
 
 
+def _warn_shared_stems(inputs: list[str]) -> None:
+    """Warn where two inputs share a file stem: ids made from it (``STEM:LINE``, for
+    text files and CSV files without an id column) would be the same in both."""
+    seen: dict[str, str] = {}
+    for name in inputs:
+        if name == "-":
+            continue
+        stem = Path(name).stem
+        if stem in seen and seen[stem] != name:
+            print(
+                f"humanfactors analyse: warning: {seen[stem]} and {name} share the name "
+                f"{stem!r}: records without an id get the same ids ({stem}:LINE) in both; "
+                "rename one, or give the records ids",
+                file=sys.stderr,
+            )
+        seen.setdefault(stem, name)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..exceptions import InputError
     from ..models import RecordError
@@ -154,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"input file not found: {name}")
     if args.jobs == 0 or args.jobs < -1:
         raise InputError(f"--jobs must be a positive number or -1, got {args.jobs}")
+    _warn_shared_stems(args.inputs)
     skip = _done_ids(Path(args.output)) if args.resume else Counter()
     skipped = [0]
     model: Any = False if args.no_model else args.model
