@@ -50,7 +50,7 @@ from ._frozen import (
     to_csr,
 )
 from ._version import __version__
-from .exceptions import InputError, ModelError
+from .exceptions import InputError, ModelError, UnknownCodeError
 from .models import Evidence
 from .taxonomy import Taxonomy, load_taxonomy
 
@@ -106,26 +106,39 @@ def redacted_evidence(
         return pos + delta
 
     out = []
-    for item in evidence:
-        code, start, end = _evidence_triple(item)
+    for k, item in enumerate(evidence):
+        code, start, end = _evidence_triple(item, f"evidence item {k}")
         new_start, new_end = shift(start, is_end=False), shift(end, is_end=True)
         if new_end > new_start:
             out.append((code, new_start, new_end))
     return out
 
 
-def _evidence_triple(item: Any) -> EvidenceSpan:
+def _evidence_triple(item: Any, where: str) -> EvidenceSpan:
+    """``(code, start, end)`` of one evidence item; ``where`` names it in errors."""
+    import operator
+
     if isinstance(item, tuple | list) and len(item) == 3:
         code, start, end = item
     elif hasattr(item, "code") and hasattr(item, "start") and hasattr(item, "end"):
         code, start, end = item.code, item.start, item.end
     else:
         raise InputError(
-            f"{_NAME}.fit: each evidence item must be (code, start, end) or have "
-            f".code/.start/.end; got {type(item).__name__}"
+            f"{_NAME}.fit: {where} must be (code, start, end) or have .code/.start/.end; "
+            f"got {type(item).__name__}"
+            + (f" of length {len(item)}" if isinstance(item, tuple | list) else "")
         )
-    if not isinstance(code, str) or not isinstance(start, int) or not isinstance(end, int):
-        raise InputError(f"{_NAME}.fit: evidence must be (str, int, int)")
+    try:  # numpy and pandas integers are integers too
+        if isinstance(start, bool) or isinstance(end, bool):
+            raise TypeError
+        start, end = operator.index(start), operator.index(end)
+    except TypeError:
+        raise InputError(
+            f"{_NAME}.fit: {where}: start and end must be integers, got "
+            f"{type(start).__name__} and {type(end).__name__}"
+        ) from None
+    if not isinstance(code, str):
+        raise InputError(f"{_NAME}.fit: {where}: the code must be a string")
     return code, start, end
 
 
@@ -323,15 +336,20 @@ class SentenceEvidenceClassifier(F.TextMultiLabelMixin, ClassifierMixin, BaseEst
                 out.append(None)
                 continue
             triples = []
-            for item in spans:
-                code, start, end = _evidence_triple(item)
+            for k, item in enumerate(spans):
+                code, start, end = _evidence_triple(item, f"evidence item {k} of report {i}")
                 if not 0 <= start < end <= len(text):
                     raise InputError(
                         f"{_NAME}.fit: evidence span ({start}, {end}) of report {i} lies "
                         f"outside its text of {len(text)} characters"
                     )
                 if taxonomy is not None:
-                    code = taxonomy.resolve(code)
+                    try:
+                        code = taxonomy.resolve(code)
+                    except UnknownCodeError as exc:
+                        raise InputError(
+                            f"{_NAME}.fit: evidence item {k} of report {i}: {exc}"
+                        ) from None
                 triples.append((code, start, end))
             out.append(triples)
         return out

@@ -234,6 +234,8 @@ class LabelModel(BaseEstimator):  # type: ignore[misc]
         """
         rs = self._ruleset()
         texts = list(texts)
+        if y is not None and rs.taxonomy is not None:
+            y = _resolve_rows(y, rs.taxonomy)
         votes = rs.vote_matrix(texts)
         return self.fit_votes(votes, [r.code for r in rs], y=y, rule_ids=rs.rule_ids)
 
@@ -279,7 +281,19 @@ class LabelModel(BaseEstimator):  # type: ignore[misc]
         codes = tuple(dict.fromkeys(str(c) for c in rule_codes))
         known = dict(self.prevalence or {})
         for code, value in known.items():
-            if not 0.0 < float(value) < 1.0:
+            if code not in codes:
+                raise InputError(
+                    f"LabelModel: prevalence names {code!r}, which no rule votes for; "
+                    f"the codes are {', '.join(codes)}"
+                )
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"LabelModel: prevalence of {code!r} must be a number, got "
+                    f"{type(value).__name__}"
+                ) from None
+            if not 0.0 < value < 1.0:
                 raise InputError(
                     f"LabelModel: prevalence of {code!r} must be strictly between 0 and 1, "
                     f"got {value!r}"
@@ -565,7 +579,8 @@ def train_from_rules(
     if estimator is None:
         from .classifier import HumanFactorsClassifier
 
-        estimator = HumanFactorsClassifier(taxonomy=lm._ruleset().taxonomy.name)
+        # the rule set's own taxonomy (a file's, or a custom one), not a name to look up
+        estimator = HumanFactorsClassifier(taxonomy=lm._ruleset().taxonomy)
     fit_params: dict[str, Any] = {}
     if weighting == "confidence":
         try:
@@ -582,3 +597,21 @@ def train_from_rules(
         len(texts), sum(bool(x) for x in labels),
     )
     return estimator, lm
+
+
+def _resolve_rows(
+    y: Sequence[Sequence[str] | None], taxonomy: Any
+) -> list[list[str] | None]:
+    """Known codes with aliases resolved; an unknown code is refused, naming its row."""
+    from .exceptions import UnknownCodeError
+
+    out: list[list[str] | None] = []
+    for i, given in enumerate(y):
+        if given is None or isinstance(given, str):
+            out.append(given)  # type: ignore[arg-type]  # _clamp refuses a string
+            continue
+        try:
+            out.append([taxonomy.resolve(c) for c in given])
+        except UnknownCodeError as exc:
+            raise InputError(f"y: row {i}: {exc}") from None
+    return out

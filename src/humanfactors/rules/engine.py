@@ -34,7 +34,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from ..exceptions import RuleError, UnknownCodeError
+from ..exceptions import InputError, RuleError, UnknownCodeError
 from ..models import Evidence, Finding, Incident, Source
 from ..taxonomy import Taxonomy, load_taxonomy
 from ._text import LazyRegex, Phrase, Segmented, compile_alternation, compile_phrase, segment
@@ -771,6 +771,8 @@ class _Matcher:
         """The indices of the rules voting for one of ``codes`` (None: every rule)."""
         if codes is None:
             return None
+        if isinstance(codes, str):  # one code, not its characters
+            codes = (codes,)
         wanted = codes if isinstance(codes, set | frozenset) else set(codes)
         return frozenset(i for i, r in enumerate(self.rules) if r.code in wanted)
 
@@ -1687,11 +1689,12 @@ class RuleSet:
         evidence spans index the given text exactly; the explanation says which rules
         fired on which words. Findings come in taxonomy order.
 
-        ``codes`` limits the work to the rules voting for those exact codes; the others
-        are not run at all. The findings for those codes are the same as without it (each
-        rule's matches are independent of the others'), so a caller that will discard
-        some codes anyway can skip their rules; :func:`humanfactors.analyse` does this
-        for codes the model finds implausible in a report.
+        ``codes`` limits the work to the rules voting for those exact codes (a string is
+        one code); the others are not run at all. The findings for those codes are the
+        same as without it (each rule's matches are independent of the others'), so a
+        caller that will discard some codes anyway can skip their rules;
+        :func:`humanfactors.analyse` does this for codes the model finds implausible in a
+        report.
         """
         text = _narrative(text_or_incident)
         matcher = self._get_matcher()
@@ -1752,6 +1755,21 @@ class RuleSet:
             return np.zeros((0, len(ids)), dtype=np.int8)
         return np.vstack(rows)
 
+    def _label_sets(self, labels: Iterable[Iterable[str]]) -> list[set[str]]:
+        """Each text's true codes as a set, aliases resolved; a string is refused."""
+        out = []
+        for i, row in enumerate(labels):
+            if isinstance(row, str):
+                raise InputError(f"labels: row {i} is a string; give a list of codes")
+            codes = list(row)
+            if self.taxonomy is not None:
+                try:
+                    codes = [self.taxonomy.resolve(c) for c in codes]
+                except UnknownCodeError as exc:
+                    raise InputError(f"labels: row {i}: {exc}") from None
+            out.append(set(codes))
+        return out
+
     def analyse_coverage(
         self,
         texts: Iterable[str | Incident],
@@ -1771,7 +1789,7 @@ class RuleSet:
         overlap: Counter[str] = Counter()
         conflict: Counter[str] = Counter()
         correct: Counter[str] = Counter()
-        label_list = None if labels is None else [set(ls) for ls in labels]
+        label_list = None if labels is None else self._label_sets(labels)
         faults_before = Counter(self.faults)
         n = 0
         any_fired = 0
