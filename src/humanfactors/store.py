@@ -10,6 +10,9 @@ Design
   can use a store at once (readers never block the writer nor each other), and every
   committed ``add`` survives a crash of the process; a write interrupted half-way is
   rolled back when the store is next opened.
+- Opening a store reads its schema version without taking the write lock (only an
+  upgrade takes it), and a file that is not a store is refused before anything in it
+  is changed. A lock held by another writer past ``timeout`` is reported as busy.
 - :meth:`IncidentStore.add` is an upsert by incident id inside one transaction: adding a
   report again replaces its fields and findings, and appends to its history.
 - The schema is versioned. ``MIGRATIONS`` is the list of SQL steps, applied in order,
@@ -32,6 +35,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -282,6 +286,9 @@ class IncidentStore:
         ] = {}  # derived data (humanfactors.themes), valid for one _version()
         self._writes = 0
         self._closed = False
+        self._timeout = timeout
+        self._reader: sqlite3.Connection | None = None  # for analyses() during a write
+        self._read_lock = threading.Lock()
         memory = self.path == ":memory:"
         if not memory and Path(self.path).is_dir():
             raise StoreError(f"the store path is a directory: {self.path}")
@@ -293,22 +300,49 @@ class IncidentStore:
             raise StoreError(f"cannot open the store {self.path}: {exc}") from None
         try:
             self._con.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            # Is this a store (or a new, empty file)? Asked before anything is changed, so
+            # that another application's database is refused exactly as it was found.
+            current = self._stored_version()
+            if current > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path} has schema version {current}, newer than this humanfactors "
+                    f"supports ({SCHEMA_VERSION}): upgrade humanfactors"
+                )
             if not memory:
-                mode = self._con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    raise StoreError(
-                        f"cannot switch the store {self.path} to WAL mode (got {mode})"
-                    )
+                mode = str(self._con.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+                if mode != "wal":  # a new file: switching needs the lock, a store is WAL already
+                    mode = str(self._con.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+                    if mode.lower() != "wal":
+                        raise StoreError(
+                            f"cannot switch the store {self.path} to WAL mode (got {mode})"
+                        )
             self._con.execute("PRAGMA foreign_keys = ON")
             self._con.execute("PRAGMA synchronous = FULL")
             self._con.execute("PRAGMA cache_size = -65536")  # 64 MiB: index upkeep in large batches
-            self._migrate()
+            if current < SCHEMA_VERSION:
+                self._migrate()
         except sqlite3.DatabaseError as exc:
             self._con.close()
+            if _is_busy(exc):
+                raise StoreError(self._busy_message("open", exc)) from None
             raise StoreError(f"{self.path} is not a usable humanfactors store: {exc}") from None
         except BaseException:
             self._con.close()
             raise
+
+    def _begin_write(self, action: str) -> None:
+        try:
+            self._con.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            if _is_busy(exc):
+                raise StoreError(self._busy_message(action, exc)) from None
+            raise StoreError(f"could not {action} the store {self.path}: {exc}") from None
+
+    def _busy_message(self, action: str, exc: sqlite3.Error) -> str:
+        return (
+            f"could not {action} the store {self.path}: it is busy, locked by another"
+            f" connection for longer than the timeout ({self._timeout:g} s): {exc}"
+        )
 
     # -- lifecycle ----------------------------------------------------------------
     def __enter__(self) -> IncidentStore:
@@ -323,6 +357,10 @@ class IncidentStore:
             if not self._closed:
                 self._closed = True
                 self._con.close()
+                with self._read_lock:
+                    if self._reader is not None:
+                        self._reader.close()
+                        self._reader = None
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{self.count()} incidents"
@@ -343,28 +381,37 @@ class IncidentStore:
             self._check_open()
             return int(self._con.execute("SELECT max(version) FROM schema_version").fetchone()[0])
 
+    def _stored_version(self) -> int:
+        """The schema version recorded in the file: 0 for a new, empty database.
+
+        A read: it takes no write lock, so opening a current store never waits for a
+        writer. A database that holds anything but a store is refused.
+        """
+        con = self._con
+        names = {name: kind for kind, name in con.execute("SELECT type, name FROM sqlite_master")}
+        if not names:
+            return 0
+        if names.get("schema_version") != "table":
+            raise StoreError(f"{self.path} is a SQLite database but not a humanfactors store")
+        return int(
+            con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+        )
+
     def _migrate(self) -> None:
+        """Create or upgrade the schema, under the write lock (only when it is needed)."""
         con = self._con
         con.execute("BEGIN IMMEDIATE")
         try:
-            tables = {
-                r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            }
-            if "schema_version" not in tables:
-                if tables:
-                    raise StoreError(
-                        f"{self.path} is a SQLite database but not a humanfactors store"
-                    )
+            current = self._stored_version()  # again: another process may have done it
+            if (
+                current == 0
+                and not con.execute(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'schema_version'"
+                ).fetchone()
+            ):
                 con.execute(
                     "CREATE TABLE schema_version"
                     " (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-                )
-                current = 0
-            else:
-                current = int(
-                    con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[
-                        0
-                    ]
                 )
             if current > SCHEMA_VERSION:
                 raise StoreError(
@@ -396,7 +443,7 @@ class IncidentStore:
             self._check_open()
             con = self._con
             stored = skipped = 0
-            con.execute("BEGIN IMMEDIATE")
+            self._begin_write("write to")
             try:
                 batch: list[Analysis] = []
                 for position, item in enumerate(items):
@@ -421,6 +468,8 @@ class IncidentStore:
                 con.execute("ROLLBACK")
                 self._code_ids.clear()  # ids of codes inserted in this transaction are gone
                 if isinstance(exc, sqlite3.Error):
+                    if _is_busy(exc):
+                        raise StoreError(self._busy_message("write to", exc)) from None
                     raise StoreError(f"could not write to the store {self.path}: {exc}") from None
                 raise
         if skipped:
@@ -439,7 +488,7 @@ class IncidentStore:
         with self._lock:
             self._check_open()
             con = self._con
-            con.execute("BEGIN IMMEDIATE")
+            self._begin_write("delete from")
             try:
                 keys = self._keys(ids)
                 # findings reference analyses, which reference incidents: cascades remove them
@@ -454,6 +503,8 @@ class IncidentStore:
             except BaseException as exc:
                 con.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
+                    if _is_busy(exc):
+                        raise StoreError(self._busy_message("delete from", exc)) from None
                     raise StoreError(
                         f"could not delete from the store {self.path}: {exc}"
                     ) from None
@@ -581,8 +632,8 @@ class IncidentStore:
         return len(latest)
 
     # -- filters ------------------------------------------------------------------
-    def _codes_matching(self, prefix: str) -> list[int]:
-        rows = self._con.execute("SELECT code, id FROM codes").fetchall()
+    def _codes_matching(self, prefix: str, con: sqlite3.Connection | None = None) -> list[int]:
+        rows = (con or self._con).execute("SELECT code, id FROM codes").fetchall()
         stem = prefix.rstrip(".")
         return [cid for code, cid in rows if code == stem or code.startswith(stem + ".")]
 
@@ -598,6 +649,7 @@ class IncidentStore:
         event_type: EventType | str | None = None,
         harm: Harm | str | None = None,
         finding_alias: str | None = None,
+        con: sqlite3.Connection | None = None,
     ) -> tuple[str, list[Any]]:
         """A WHERE clause over ``incidents i`` (and ``findings <finding_alias>``)."""
         clauses: list[str] = ["1"]
@@ -630,7 +682,7 @@ class IncidentStore:
         if code_prefix is not None:
             if not isinstance(code_prefix, str) or not code_prefix.strip():
                 raise InputError(f"code_prefix must be a non-empty string, got {code_prefix!r}")
-            ids = ",".join(str(c) for c in self._codes_matching(code_prefix.strip()))
+            ids = ",".join(str(c) for c in self._codes_matching(code_prefix.strip(), con))
             if finding_alias:
                 clauses.append(f"{finding_alias}.code_id IN ({ids})")
             else:
@@ -658,35 +710,38 @@ class IncidentStore:
         ``code_prefix`` here selects the findings themselves; the other filters select
         the reports they belong to.
         """
+        return [f for f, _ in self._findings(**filters)]
+
+    def _findings(self, **filters: Unpack[QueryFilters]) -> list[tuple[StoredFinding, Any]]:
+        """:meth:`findings`, each with its report's ``occurred_on`` (a date or None)."""
         with self._lock:
             self._check_open()
             where, params = self._where(finding_alias="f", **filters)
             sql = (
                 "SELECT i.id, c.code, f.confidence, f.source, f.evidence, i.narrative,"
-                " i.event_date, i.region, i.setting, i.event_type, i.harm"
+                " i.event_date, i.region, i.setting, i.event_type, i.harm, i.occurred_on"
                 " FROM findings f JOIN incidents i ON i.key = f.incident_key"
                 " JOIN codes c ON c.id = f.code_id"
                 f" WHERE {where} ORDER BY i.event_date, i.id, f.position"
             )
             rows = self._con.execute(sql, params).fetchall()
         out = []
-        for iid, code, conf, source, ev, narrative, day, region, setting, et, harm in rows:
+        for iid, code, conf, source, ev, narrative, day, region, setting, et, harm, occ in rows:
             spans = json.loads(ev)
             evidence = tuple(Evidence(start=s, end=e, text=narrative[s:e]) for s, e in spans)
-            out.append(
-                StoredFinding(
-                    iid,
-                    code,
-                    conf,
-                    source,
-                    evidence,
-                    date.fromisoformat(day) if day else None,
-                    region,
-                    setting,
-                    et,
-                    harm,
-                )
+            found = StoredFinding(
+                iid,
+                code,
+                conf,
+                source,
+                evidence,
+                date.fromisoformat(day) if day else None,
+                region,
+                setting,
+                et,
+                harm,
             )
+            out.append((found, date.fromisoformat(occ) if occ else None))
         return out
 
     def incidents(self, **filters: Unpack[QueryFilters]) -> Iterator[Incident]:
@@ -700,52 +755,94 @@ class IncidentStore:
         They equal the :class:`~humanfactors.models.Analysis` objects that were added.
         Results are read a page at a time, each page in its own read transaction, so a
         long iteration never holds back the writer.
+
+        The pages of a store file are read through a second, read-only connection, so
+        the iteration may feed :meth:`add` on this same store (re-analysing a store into
+        itself: ``store.add(analyse_many(store.incidents()))``). It then reads the store
+        as last committed: the reports that ``add`` is writing are not read back.
         """
         after = ""
         while True:
-            with self._lock:
-                self._check_open()
-                where, params = self._where(**filters)
-                self._con.execute("BEGIN")
-                try:
-                    page = self._con.execute(
-                        "SELECT i.key, i.id, i.narrative, i.event_type, i.harm, i.occurred_on,"
-                        " i.reported_on, i.setting, i.reporter_role, i.region, i.metadata,"
-                        " a.taxonomy, a.taxonomy_version, a.model_version, a.redacted,"
-                        " a.quality_issues, a.redactions, a.feedback, a.schema_version"
-                        " FROM incidents i JOIN analyses a ON a.incident_key = i.key"
-                        f" WHERE {where} AND i.id > ?"
-                        f" ORDER BY i.id LIMIT {_PAGE}",
-                        [*params, after],
-                    ).fetchall()
-                    keys = [r[0] for r in page]
-                    findings: dict[int, list[tuple[Any, ...]]] = {k: [] for k in keys}
-                    agencies: dict[int, list[str]] = {k: [] for k in keys}
-                    for part in _chunks(keys, _IN_CHUNK):
-                        marks = ",".join("?" * len(part))
-                        for row in self._con.execute(
-                            "SELECT f.incident_key, c.code, f.confidence, f.source, f.evidence,"
-                            " f.explanation, f.rule_ids"
-                            " FROM findings f JOIN codes c ON c.id = f.code_id"
-                            f" WHERE f.incident_key IN ({marks})"
-                            " ORDER BY f.incident_key, f.position",
-                            part,
-                        ):
-                            findings[row[0]].append(row[1:])
-                        for key, agency in self._con.execute(
-                            "SELECT incident_key, agency FROM incident_agencies"
-                            f" WHERE incident_key IN ({marks})"
-                            " ORDER BY incident_key, position",
-                            part,
-                        ):
-                            agencies[key].append(agency)
-                finally:
-                    self._con.execute("COMMIT")
+            with self._page_reader() as con:
+                where, params = self._where(con=con, **filters)
+                page = con.execute(
+                    "SELECT i.key, i.id, i.narrative, i.event_type, i.harm, i.occurred_on,"
+                    " i.reported_on, i.setting, i.reporter_role, i.region, i.metadata,"
+                    " a.taxonomy, a.taxonomy_version, a.model_version, a.redacted,"
+                    " a.quality_issues, a.redactions, a.feedback, a.schema_version"
+                    " FROM incidents i JOIN analyses a ON a.incident_key = i.key"
+                    f" WHERE {where} AND i.id > ?"
+                    f" ORDER BY i.id LIMIT {_PAGE}",
+                    [*params, after],
+                ).fetchall()
+                keys = [r[0] for r in page]
+                findings: dict[int, list[tuple[Any, ...]]] = {k: [] for k in keys}
+                agencies: dict[int, list[str]] = {k: [] for k in keys}
+                for part in _chunks(keys, _IN_CHUNK):
+                    marks = ",".join("?" * len(part))
+                    for row in con.execute(
+                        "SELECT f.incident_key, c.code, f.confidence, f.source, f.evidence,"
+                        " f.explanation, f.rule_ids"
+                        " FROM findings f JOIN codes c ON c.id = f.code_id"
+                        f" WHERE f.incident_key IN ({marks})"
+                        " ORDER BY f.incident_key, f.position",
+                        part,
+                    ):
+                        findings[row[0]].append(row[1:])
+                    for key, agency in con.execute(
+                        "SELECT incident_key, agency FROM incident_agencies"
+                        f" WHERE incident_key IN ({marks})"
+                        " ORDER BY incident_key, position",
+                        part,
+                    ):
+                        agencies[key].append(agency)
             if not page:
                 return
             for row in page:
                 yield _analysis_from_row(row, findings[row[0]], agencies[row[0]])
             after = page[-1][1]
+
+    @contextlib.contextmanager
+    def _page_reader(self) -> Iterator[sqlite3.Connection]:
+        """A connection inside a read transaction, for one page of :meth:`analyses`."""
+        if self.path == ":memory:":  # one connection only: read inside a write if one is open
+            with self._lock:
+                self._check_open()
+                nested = self._con.in_transaction
+                if not nested:
+                    self._con.execute("BEGIN")
+                try:
+                    yield self._con
+                finally:
+                    if not nested:
+                        self._con.execute("COMMIT")
+            return
+        with self._read_lock:
+            self._check_open()
+            if self._reader is None:
+                try:
+                    reader = sqlite3.connect(
+                        self.path,
+                        timeout=self._timeout,
+                        isolation_level=None,
+                        check_same_thread=False,
+                    )
+                except sqlite3.Error as exc:
+                    raise StoreError(f"cannot open the store {self.path}: {exc}") from None
+                reader.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+                reader.execute("PRAGMA query_only = ON")
+                self._reader = reader
+            con = self._reader
+            try:
+                con.execute("BEGIN")
+            except sqlite3.Error as exc:
+                if _is_busy(exc):
+                    raise StoreError(self._busy_message("read", exc)) from None
+                raise
+            try:
+                yield con
+            finally:
+                con.execute("COMMIT")
 
     def history(self, incident_id: str | None = None) -> list[HistoryEntry]:
         """Every analysis stored, oldest first (of one report when ``incident_id`` is given)."""
@@ -798,7 +895,7 @@ class IncidentStore:
         from .frames import TIDY_COLUMNS
 
         rows = []
-        for f in self.findings(**filters):
+        for f, _occurred_on in self._findings(**filters):
             ev = f.evidence[0] if f.evidence else None
             rows.append(
                 (
@@ -840,6 +937,15 @@ class IncidentStore:
             self._check_open()
             cursor = self._con.execute(sql, params)
             return np.fromiter(itertools.chain.from_iterable(cursor), dtype=np.int64)
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    """Whether ``exc`` says the database is locked by another connection (not broken)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
 
 
 def _statements(script: str) -> list[str]:

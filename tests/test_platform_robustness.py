@@ -1,0 +1,195 @@
+"""The incident store and the Dask integration under contention and odd inputs."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+import humanfactors as hf
+from humanfactors import Analysis, Finding, Incident, IncidentStore
+from humanfactors.exceptions import StoreError
+from humanfactors.store import MIGRATIONS, SCHEMA_VERSION, _statements
+
+NARRATIVE = "I forgot to ring the school back; two colleagues were off sick."
+
+
+def make(id: str, *, occurred_on: date | None = date(2025, 1, 3), **fields: object) -> Analysis:
+    start = NARRATIVE.index("forgot")
+    return Analysis(
+        incident=Incident(id=id, narrative=NARRATIVE, occurred_on=occurred_on, **fields),  # type: ignore[arg-type]
+        findings=(
+            Finding(
+                code="ERR.LAPSE",
+                confidence=0.9,
+                source="rule",
+                evidence=({"start": start, "end": start + 6, "text": "forgot"},),  # type: ignore[arg-type]
+            ),
+        ),
+        taxonomy="safeguarding",
+        taxonomy_version="1.0.0",
+    )
+
+
+def _hold_write_lock(path: Path) -> sqlite3.Connection:
+    """Another connection in the middle of a write (it holds the write lock)."""
+    con = sqlite3.connect(path, isolation_level=None, timeout=0)
+    con.execute("BEGIN IMMEDIATE")
+    return con
+
+
+# -- opening a store ------------------------------------------------------------------
+def test_opening_a_current_store_does_not_wait_for_a_writer(tmp_path: Path):
+    path = tmp_path / "s.sqlite"
+    with IncidentStore(path) as s:
+        s.add([make("a"), make("b")])
+    writer = _hold_write_lock(path)
+    try:
+        started = time.monotonic()
+        with IncidentStore(path, timeout=2) as s:
+            assert s.count() == 2
+            assert [a.incident.id for a in s.analyses()] == ["a", "b"]
+        assert time.monotonic() - started < 1.5  # did not wait for the writer's lock
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+def _version_1_store(path: Path) -> None:
+    con = sqlite3.connect(path)
+    con.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    for statement in _statements(MIGRATIONS[0]):
+        con.execute(statement)
+    con.execute("INSERT INTO schema_version VALUES (1, '2024-01-01T00:00:00+00:00')")
+    con.commit()
+    con.execute("PRAGMA journal_mode = WAL")
+    con.close()
+
+
+def test_a_locked_store_is_busy_not_unusable(tmp_path: Path):
+    path = tmp_path / "old.sqlite"
+    _version_1_store(path)  # opening it needs the write lock, to migrate
+    writer = _hold_write_lock(path)
+    try:
+        with pytest.raises(StoreError, match="busy") as info:
+            IncidentStore(path, timeout=0.1)
+        assert "not a usable" not in str(info.value)
+        assert str(path) in str(info.value)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    with IncidentStore(path) as s:  # and once the lock is free, it is upgraded
+        assert s.schema_version == SCHEMA_VERSION
+
+
+def test_a_write_to_a_locked_store_says_busy(tmp_path: Path):
+    path = tmp_path / "s.sqlite"
+    IncidentStore(path).close()
+    with IncidentStore(path, timeout=0.1) as s:
+        writer = _hold_write_lock(path)
+        try:
+            with pytest.raises(StoreError, match="busy"):
+                s.add(make("a"))
+            with pytest.raises(StoreError, match="busy"):
+                s.remove(["a"])
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+        assert s.add(make("a")) == 1
+
+
+@pytest.mark.parametrize("mode", ["delete", "wal"])
+def test_a_foreign_database_is_refused_unchanged(tmp_path: Path, mode: str):
+    path = tmp_path / "app.db"
+    con = sqlite3.connect(path)
+    con.execute(f"PRAGMA journal_mode = {mode}")
+    con.execute("CREATE TABLE users (x)")
+    con.execute("INSERT INTO users VALUES (1)")
+    con.commit()
+    con.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="not a humanfactors store"):
+        IncidentStore(path)
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == mode
+    assert con.execute("SELECT x FROM users").fetchall() == [(1,)]
+    con.close()
+    if mode != "wal":
+        assert path.read_bytes() == before
+        assert not Path(f"{path}-wal").exists()
+
+
+def test_a_database_with_only_a_view_is_foreign(tmp_path: Path):
+    path = tmp_path / "view.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE VIEW v AS SELECT 1")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="not a humanfactors store"):
+        IncidentStore(path)
+
+
+def test_a_new_or_empty_file_becomes_a_wal_store(tmp_path: Path):
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    for path in (empty, tmp_path / "new.sqlite"):
+        with IncidentStore(path) as s:
+            assert s._query("PRAGMA journal_mode")[0][0] == "wal"
+            assert s.schema_version == SCHEMA_VERSION
+
+
+# -- re-analysing a store into itself ---------------------------------------------------
+@pytest.fixture(params=["file", "memory"])
+def store(request: pytest.FixtureRequest, tmp_path: Path):
+    path = tmp_path / "s.sqlite" if request.param == "file" else ":memory:"
+    with IncidentStore(path) as s:
+        yield s
+
+
+def test_add_streams_the_stores_own_analyses(store: IncidentStore, monkeypatch: pytest.MonkeyPatch):
+    import humanfactors.store as store_module
+
+    monkeypatch.setattr(store_module, "_PAGE", 7)  # many pages, written in between
+    monkeypatch.setattr(store_module, "_CHUNK", 5)
+    ids = [f"r{i:02d}" for i in range(40)]
+    store.add(make(i) for i in ids)
+    assert store.add(a for a in store.analyses()) == 40
+    assert [a.incident.id for a in store.analyses()] == ids
+    assert len(store.history()) == 80
+    assert store.count() == 40
+
+
+def test_add_streams_a_reanalysis_of_the_stores_incidents(store: IncidentStore):
+    store.add([make("a"), make("b"), make("c")])
+    assert store.add(hf.analyse_many(store.incidents(), model=False)) == 3
+    assert {h.incident_id for h in store.history()} == {"a", "b", "c"}
+    assert len(store.history()) == 6
+    assert store.codes()["ERR.LAPSE"] == 3
+
+
+def test_streaming_into_itself_stays_one_transaction(store: IncidentStore):
+    store.add([make("a"), make("b"), make("c")])
+
+    def failing():
+        for n, a in enumerate(store.analyses()):
+            if n == 2:
+                raise RuntimeError("stop")
+            yield a.model_copy(update={"feedback": "changed"})
+
+    with pytest.raises(RuntimeError, match="stop"):
+        store.add(failing())
+    assert len(store.history()) == 3  # nothing of the failed call was kept
+    assert {a.feedback for a in store.analyses()} == {""}
+
+
+def test_a_file_store_streams_from_itself_through_worker_processes(tmp_path: Path):
+    # analyse_many(n_jobs=2) pulls its input from a joblib thread, not the caller's
+    with IncidentStore(tmp_path / "s.sqlite") as s:
+        s.add(make(f"r{i}") for i in range(6))
+        assert s.add(hf.analyse_many(s.incidents(), model=False, n_jobs=2, batch_size=2)) == 6
+        assert len(s.history()) == 12
