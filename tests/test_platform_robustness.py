@@ -193,3 +193,112 @@ def test_a_file_store_streams_from_itself_through_worker_processes(tmp_path: Pat
         s.add(make(f"r{i}") for i in range(6))
         assert s.add(hf.analyse_many(s.incidents(), model=False, n_jobs=2, batch_size=2)) == 6
         assert len(s.history()) == 12
+
+
+# -- Dask -------------------------------------------------------------------------------
+def _dask():
+    pytest.importorskip("dask.dataframe", reason="the dask extra is not installed")
+    pytest.importorskip("pandas", reason="the pandas extra is not installed")
+    import dask
+
+    return dask
+
+
+DASK_TEXTS = [
+    "I forgot to ring the school back; two colleagues were off sick.",
+    "Plain sentence with nothing in it.",
+    "",
+    "The child was not seen at the visit and we accepted mum's account.",
+    "Another plain sentence.",
+    "x" * 10,
+]
+
+
+def test_dask_keeps_every_row_including_those_with_no_findings():
+    dask = _dask()
+    import dask.dataframe as dd
+    import pandas as pd
+
+    from humanfactors.dask import analyse_dataframe
+    from humanfactors.frames import analyse_frame
+
+    df = pd.DataFrame({"id": [f"r{i}" for i in range(6)], "narrative": DASK_TEXTS})
+    with dask.config.set(scheduler="synchronous"):
+        tidy = analyse_dataframe(
+            dd.from_pandas(df, npartitions=2),
+            text_column="narrative",
+            id_column="id",
+            model=False,
+        ).compute()
+    assert set(tidy.incident_id) == set(df.id)
+    local = analyse_frame(df, text_column="narrative", id_column="id", model=False)
+    empty = set(local.wide.index[local.wide.sum(axis=1) == 0])  # analysed, nothing found
+    assert empty  # the case under test is there
+    none = tidy[tidy.source == "none"]
+    assert set(none.incident_id) == empty
+    assert none.code.isna().all() and none.confidence.isna().all()
+    assert set(tidy[tidy.source == "error"].incident_id) == set(local.errors.id)
+    found = tidy[tidy.code.notna()].sort_values(["incident_id", "code"])
+    want = local.tidy.sort_values(["incident_id", "code"])
+    assert (
+        found[["incident_id", "code"]].values.tolist()
+        == want[["incident_id", "code"]].values.tolist()
+    )
+
+
+def test_dask_default_ids_are_unique_across_partitions():
+    dask = _dask()
+    import dask.dataframe as dd
+    import pandas as pd
+
+    from humanfactors.dask import analyse_dataframe
+
+    texts = ["I forgot to ring the school.", "Nothing here."] * 4
+    restarted = dd.from_pandas(pd.DataFrame({"narrative": texts}), npartitions=4)
+    restarted = restarted.reset_index(drop=True)  # each partition's index starts at 0
+    sorted_index = dd.from_pandas(pd.DataFrame({"narrative": texts}), npartitions=4)
+    with dask.config.set(scheduler="synchronous"):
+        a = analyse_dataframe(restarted, text_column="narrative", model=False).compute()
+        b = analyse_dataframe(sorted_index, text_column="narrative", model=False).compute()
+    assert a.incident_id.nunique() == len(texts)
+    assert set(a.incident_id) == {f"{p}:{i}" for p in range(4) for i in range(2)}
+    assert set(b.incident_id) == {str(i) for i in range(len(texts))}  # as analyse_frame
+
+
+@pytest.mark.parametrize(
+    "columns, message",
+    [
+        ({"text_column": "narrative", "id_column": "nope"}, "id column 'nope'"),
+        ({"text_column": "nope"}, "text column 'nope'"),
+    ],
+)
+def test_dask_checks_columns_before_computing(columns: dict[str, str], message: str):
+    _dask()
+    import dask.dataframe as dd
+    import pandas as pd
+
+    from humanfactors.dask import analyse_dataframe
+    from humanfactors.exceptions import InputError
+
+    ddf = dd.from_pandas(pd.DataFrame({"id": ["a"], "narrative": ["x"]}), npartitions=1)
+    with pytest.raises(InputError, match=message):
+        analyse_dataframe(ddf, model=False, **columns)
+
+
+def test_dask_bag_dicts_are_strict_json():
+    import json
+
+    dask = _dask()
+    import dask.bag as db
+
+    from humanfactors.dask import analyse_bag
+
+    record = {
+        "id": "n1",
+        "narrative": "I forgot to ring the school back.",
+        "metadata": {"score": float("nan"), "big": float("inf"), "nested": {"a": [1.5, None]}},
+    }
+    with dask.config.set(scheduler="synchronous"):
+        (out,) = analyse_bag(db.from_sequence([record], npartitions=1), model=False).compute()
+    assert out["incident"]["metadata"] == {"score": None, "big": None, "nested": {"a": [1.5, None]}}
+    json.dumps(out, allow_nan=False)

@@ -60,8 +60,24 @@ def _resolve_model(model: Any, taxonomy: Any) -> Any:
     return model
 
 
+def _no_findings_row(analysis: Any) -> dict[str, Any]:
+    """The row that keeps a report with no findings in the tidy frame."""
+    inc = analysis.incident
+    return {
+        "incident_id": inc.id,
+        "code": None,
+        "source": "none",
+        "event_type": inc.event_type.value if inc.event_type else None,
+        "harm": inc.harm.value if inc.harm else None,
+        "occurred_on": inc.occurred_on,
+        "region": inc.region,
+        "setting": inc.setting,
+    }
+
+
 def _partition_tidy(pdf: Any, model: Any, text_column: str, id_column: str | None,
-                    options: tuple[tuple[str, Any], ...]) -> Any:
+                    qualify: bool, options: tuple[tuple[str, Any], ...],
+                    partition_info: dict[str, Any] | None = None) -> Any:
     import pandas as pd
 
     from .frames import tidy_rows
@@ -69,9 +85,10 @@ def _partition_tidy(pdf: Any, model: Any, text_column: str, id_column: str | Non
     from .pipeline import _analyse_chunk
 
     analyser = _analyser(model, options)
+    number = partition_info["number"] if partition_info else 0
     items: list[tuple[int | None, object]] = []
     for idx, row in pdf.iterrows():
-        rid = str(row[id_column]) if id_column else str(idx)
+        rid = str(row[id_column] if id_column else f"{number}:{idx}" if qualify else idx)
         items.append((None, {"id": rid, "narrative": row[text_column]}))
     rows: list[dict[str, Any]] = []
     for res in _analyse_chunk(analyser, items):
@@ -80,7 +97,7 @@ def _partition_tidy(pdf: Any, model: Any, text_column: str, id_column: str | Non
                 {"incident_id": res.id, "code": None, "source": "error", "evidence": res.error}
             )
         else:
-            rows.extend(tidy_rows(res))
+            rows.extend(tidy_rows(res) or [_no_findings_row(res)])
     return pd.DataFrame(rows, columns=TIDY_COLUMNS).astype(
         {"confidence": "float64", "evidence_start": "float64", "evidence_end": "float64"}
     )
@@ -90,43 +107,71 @@ def analyse_dataframe(ddf: Any, *, text_column: str, id_column: str | None = Non
                       model: Any = None, **options: Any) -> Any:
     """Analyse a Dask DataFrame partition-wise into a tidy Dask DataFrame of findings.
 
-    Returns one row per finding (columns as :data:`humanfactors.frames.TIDY_COLUMNS`);
-    a record that fails becomes a row with ``source == "error"`` and the reason in
-    ``evidence``, so nothing is lost. ``options`` go to
-    :class:`~humanfactors.pipeline.Analyser` (``taxonomy``, ``rules``, ``redact``, ``checks``).
+    Returns one row per finding (columns as :data:`humanfactors.frames.TIDY_COLUMNS`),
+    and every input row is there at least once:
+
+    - a report with no findings is one row with ``code`` None and ``source == "none"``
+      (the pandas API keeps such a report as a row of zeros in ``wide``);
+    - a record that fails is one row with ``code`` None, ``source == "error"`` and the
+      reason in ``evidence``.
+
+    Count reports with ``nunique`` on ``incident_id``; ``groupby("code")`` leaves the
+    rows without a code out. Without ``id_column`` a report's id is its index value
+    when the frame's divisions are known (partitions then hold disjoint index ranges,
+    as after ``dd.from_pandas``: the ids :func:`~humanfactors.frames.analyse_frame`
+    gives), and ``"PARTITION:INDEX"`` otherwise (``dd.read_csv`` starts every
+    partition's index at 0), so that ids from different partitions never collide.
+    ``options`` go to :class:`~humanfactors.pipeline.Analyser` (``taxonomy``,
+    ``rules``, ``redact``, ``checks``).
+
+    Raises
+    ------
+    InputError
+        ``text_column`` or ``id_column`` is not a column of ``ddf`` (before anything
+        is computed).
     """
     dask = require("dask", extra="dask", feature="Dask integration")
     import pandas as pd
 
-    if text_column not in ddf.columns:
-        from .exceptions import InputError
+    from .exceptions import InputError
 
+    if text_column not in ddf.columns:
         raise InputError(
             f"text column {text_column!r} not in the frame; columns are {list(ddf.columns)}"
         )
+    if id_column is not None and id_column not in ddf.columns:
+        raise InputError(
+            f"id column {id_column!r} not in the frame; columns are {list(ddf.columns)}"
+        )
+    qualify = id_column is None and not ddf.known_divisions
     shipped = dask.delayed(_resolve_model(model, options.get("taxonomy")), pure=True)  # type: ignore[attr-defined]
     frozen = tuple(sorted(options.items()))
     numeric = ("confidence", "evidence_start", "evidence_end")
     meta = pd.DataFrame({c: pd.Series(dtype="float64" if c in numeric else "object")
                          for c in TIDY_COLUMNS})
-    return ddf.map_partitions(_partition_tidy, shipped, text_column, id_column, frozen, meta=meta)
+    return ddf.map_partitions(
+        _partition_tidy, shipped, text_column, id_column, qualify, frozen, meta=meta
+    )
 
 
 def _partition_bag(
     records: Any, model: Any, options: tuple[tuple[str, Any], ...]
 ) -> list[dict[str, Any]]:
+    from ._cli._common import _finite
     from .pipeline import _analyse_chunk
 
     analyser = _analyser(model, options)
     results = _analyse_chunk(analyser, [(None, r) for r in records])
-    return [r.model_dump(mode="json") for r in results]
+    return [_finite(r.model_dump(mode="json")) for r in results]
 
 
 def analyse_bag(bag: Any, *, model: Any = None, **options: Any) -> Any:
     """Analyse a Dask Bag of texts, mappings or Incidents; a Bag of JSON-ready dicts.
 
     Each item becomes an ``Analysis`` dict or a ``RecordError`` dict (which has an
-    ``error`` key), in partition order.
+    ``error`` key), in partition order. The dicts hold strict JSON values: an infinite
+    or NaN number (in ``metadata``, say) becomes None, as in the files ``humanfactors
+    analyse`` and :meth:`~humanfactors.store.IncidentStore.export_jsonl` write.
     """
     dask = require("dask", extra="dask", feature="Dask integration")
     shipped = dask.delayed(_resolve_model(model, options.get("taxonomy")), pure=True)  # type: ignore[attr-defined]
