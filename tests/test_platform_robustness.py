@@ -302,3 +302,21 @@ def test_dask_bag_dicts_are_strict_json():
         (out,) = analyse_bag(db.from_sequence([record], npartitions=1), model=False).compute()
     assert out["incident"]["metadata"] == {"score": None, "big": None, "nested": {"a": [1.5, None]}}
     json.dumps(out, allow_nan=False)
+
+
+# -- to_frame ---------------------------------------------------------------------------
+def test_to_frame_occurred_on_is_the_reports_own(tmp_path: Path):
+    pytest.importorskip("pandas", reason="the pandas extra is not installed")
+    from humanfactors.frames import analyses_to_frames
+
+    known = make("known")
+    reported_only = make("reported", occurred_on=None, reported_on=date(2025, 2, 1))
+    with IncidentStore(tmp_path / "s.sqlite") as s:
+        s.add([known, reported_only])
+        frame = s.to_frame().set_index("incident_id")
+        assert s.findings()[0].event_date == date(2025, 1, 3)  # the date filters use
+    tidy = analyses_to_frames([known, reported_only]).tidy.set_index("incident_id")
+    assert frame.loc["known", "occurred_on"] == tidy.loc["known", "occurred_on"]
+    assert frame.loc["known", "occurred_on"] == date(2025, 1, 3)
+    assert frame.loc["reported", "occurred_on"] is None
+    assert tidy.loc["reported", "occurred_on"] is None

@@ -889,13 +889,14 @@ class IncidentStore:
         """The matching findings as a tidy DataFrame (pandas extra), one row per finding.
 
         The columns are those of :func:`humanfactors.frames.analyses_to_frames`' ``tidy``
-        frame (``evidence`` is the first evidence span's text).
+        frame (``evidence`` is the first evidence span's text; ``occurred_on`` is the
+        report's own date of occurrence, None when unknown, never ``reported_on``).
         """
         pd: Any = require("pandas", extra="pandas", feature="IncidentStore.to_frame")
         from .frames import TIDY_COLUMNS
 
         rows = []
-        for f, _occurred_on in self._findings(**filters):
+        for f, occurred_on in self._findings(**filters):
             ev = f.evidence[0] if f.evidence else None
             rows.append(
                 (
@@ -908,7 +909,7 @@ class IncidentStore:
                     ev.end if ev else None,
                     f.event_type,
                     f.harm,
-                    f.event_date,
+                    occurred_on,
                     f.region,
                     f.setting,
                 )
