@@ -324,6 +324,18 @@ class _Raw:
     coded: bool = False  # a JSONL line that carries codes
 
 
+def _line_error(text: str, exc: json.JSONDecodeError) -> json.JSONDecodeError:
+    """The error for ``text`` without its line end, which keeps an error at the end of
+    the line at its own column instead of a line after it."""
+    try:
+        json.loads(text.rstrip("\r\n"))
+    except json.JSONDecodeError as again:
+        return again
+    except (RecursionError, ValueError):
+        pass
+    return exc
+
+
 def _raw_jsonl(lines: Iterator[_Line]) -> Iterator[_Raw]:
     for ln in lines:
         if ln.text is None:
@@ -335,9 +347,9 @@ def _raw_jsonl(lines: Iterator[_Line]) -> Iterator[_Raw]:
             yield _Raw(ln.number, error="binary data, not a JSON object")
             continue
         try:
-            # without its line end, an error at the end of the line keeps its column
-            obj = json.loads(ln.text.rstrip("\r\n"))
+            obj = json.loads(ln.text)
         except json.JSONDecodeError as exc:
+            exc = _line_error(ln.text, exc)
             where = f"column {exc.pos + 1}"  # one line: the column is the position
             msg = f"{exc.msg} {where}" if exc.msg.endswith(" at") else f"{exc.msg} at {where}"
             yield _Raw(ln.number, error=f"malformed JSON ({msg})")
