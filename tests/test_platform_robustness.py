@@ -6,6 +6,7 @@ import sqlite3
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -320,3 +321,91 @@ def test_to_frame_occurred_on_is_the_reports_own(tmp_path: Path):
     assert frame.loc["known", "occurred_on"] == date(2025, 1, 3)
     assert frame.loc["reported", "occurred_on"] is None
     assert tidy.loc["reported", "occurred_on"] is None
+
+
+# -- dask reads the incident columns as analyse_frame does ------------------------------
+def _incident_frame():
+    import pandas as pd
+
+    return pd.DataFrame({
+        "id": [f"r{i}" for i in range(6)],
+        "narrative": [
+            "I forgot to send the referral to the school.",
+            "The HV did not feel able to challenge the consultant at the meeting.",
+            "The duty manager spotted the missed visit the next morning.",
+            "Nobody saw the child at the home visit; the mother said he was asleep.",
+            "The social worker assumed the GP had made the referral.",
+            "The interpreter was not booked, so the father's account was not heard.",
+        ],
+        "event_type": ["incident", "near_miss", "good_practice", None, "incident", "near_miss"],
+        "harm": ["low", "none", None, "moderate", "severe", "none"],
+        "occurred_on": [date(2025, 1, 3), date(2025, 2, 1), None, date(2025, 3, 9),
+                        date(2024, 12, 30), date(2025, 4, 2)],
+        "region": ["North West", "London", "London", None, "South East", "North West"],
+        "agencies": [["police", "school"], [], ["health"], None, ("police",), ["school"]],
+    })
+
+
+def _dask_tidy(df: Any, convert_string: bool = False, **kwargs: Any) -> Any:
+    dask = _dask()
+    import dask.dataframe as dd
+
+    from humanfactors.dask import analyse_dataframe
+
+    # by default dask turns object columns into text, a list of agencies included
+    with dask.config.set({"scheduler": "synchronous",
+                          "dataframe.convert-string": convert_string}):
+        ddf = dd.from_pandas(df, npartitions=2)
+        assert ddf.npartitions == 2
+        return analyse_dataframe(ddf, text_column="narrative", model=False, **kwargs).compute()
+
+
+@pytest.mark.parametrize(
+    "id_column, convert_string", [("id", False), (None, False), ("id", True)]
+)
+def test_dask_reads_incident_columns_as_analyse_frame(
+    id_column: str | None, convert_string: bool
+):
+    _dask()
+    from humanfactors.frames import TIDY_COLUMNS, analyse_frame
+
+    df = _incident_frame()
+    if convert_string:  # dates as ISO text are still dates; agencies would be text
+        df = df.drop(columns="agencies")
+    tidy = _dask_tidy(df, convert_string, id_column=id_column)
+    local = analyse_frame(df, text_column="narrative", id_column=id_column, model=False)
+    assert local.errors.empty
+    assert not (tidy.source == "error").any()
+    found = tidy[tidy.source != "none"].reset_index(drop=True)
+    assert len(found) == len(local.tidy) > 0
+    fields = ["event_type", "harm", "occurred_on", "region"]
+    # the incident columns are read, not dropped: the values reach the rows
+    assert found[fields].notna().any().all()
+    for col in TIDY_COLUMNS:
+        assert found[col].tolist() == local.tidy[col].tolist(), col
+    # a report with no findings keeps its fields too
+    for _, row in tidy[tidy.source == "none"].iterrows():
+        i = int(row.incident_id.removeprefix("r"))
+        assert row.region == df.region[i] and row.event_type == df.event_type[i]
+
+
+def test_dask_bad_cell_is_its_rows_error_row():
+    _dask()
+    from humanfactors.frames import TIDY_COLUMNS, analyse_frame
+
+    df = _incident_frame()
+    df.loc[1, "event_type"] = "nonsense"  # refused by Incident
+    df.loc[4, "agencies"] = 42  # a cell no record can hold
+    tidy = _dask_tidy(df, id_column="id")
+    local = analyse_frame(df, text_column="narrative", id_column="id", model=False)
+    errors = tidy[tidy.source == "error"]
+    assert sorted(errors.incident_id) == sorted(local.errors.id) == ["r1", "r4"]
+    reason = errors.set_index("incident_id").evidence
+    assert reason["r1"].startswith("field 'event_type'")
+    assert "agencies" in reason["r4"]
+    assert not reason.str.startswith("line").any()  # a partition's line would mislead
+    # every other row is intact, with its fields
+    assert set(tidy.incident_id) == set(df.id)
+    found = tidy[~tidy.source.isin(["none", "error"])].reset_index(drop=True)
+    for col in TIDY_COLUMNS:
+        assert found[col].tolist() == local.tidy[col].tolist(), col

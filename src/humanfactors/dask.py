@@ -80,22 +80,24 @@ def _partition_tidy(pdf: Any, model: Any, text_column: str, id_column: str | Non
                     partition_info: dict[str, Any] | None = None) -> Any:
     import pandas as pd
 
-    from .frames import tidy_rows
+    from .frames import _frame_records, tidy_rows
     from .models import RecordError
     from .pipeline import _analyse_chunk
 
     analyser = _analyser(model, options)
     number = partition_info["number"] if partition_info else 0
-    items: list[tuple[int | None, object]] = []
-    for idx, row in pdf.iterrows():
-        rid = str(row[id_column] if id_column else f"{number}:{idx}" if qualify else idx)
-        items.append((None, {"id": rid, "narrative": row[text_column]}))
+    # the records analyse_frame reads; a row's line within its partition would mislead,
+    # so errors name the report's id alone
+    items: list[tuple[int | None, object]] = list(_frame_records(
+        pdf, text_column=text_column, id_column=id_column,
+        index_prefix=f"{number}:" if qualify else "", numbered=False,
+    ))
     rows: list[dict[str, Any]] = []
     for res in _analyse_chunk(analyser, items):
         if isinstance(res, RecordError):
-            rows.append(
-                {"incident_id": res.id, "code": None, "source": "error", "evidence": res.error}
-            )
+            # every column named, so a missing field is None as in the other rows
+            rows.append({**dict.fromkeys(TIDY_COLUMNS), "incident_id": res.id,
+                         "source": "error", "evidence": res.error})
         else:
             rows.extend(tidy_rows(res) or [_no_findings_row(res)])
     return pd.DataFrame(rows, columns=TIDY_COLUMNS).astype(
@@ -107,13 +109,20 @@ def analyse_dataframe(ddf: Any, *, text_column: str, id_column: str | None = Non
                       model: Any = None, **options: Any) -> Any:
     """Analyse a Dask DataFrame partition-wise into a tidy Dask DataFrame of findings.
 
-    Returns one row per finding (columns as :data:`humanfactors.frames.TIDY_COLUMNS`),
-    and every input row is there at least once:
+    Each row is read as :func:`~humanfactors.frames.analyse_frame` reads it: columns
+    named like :class:`~humanfactors.models.Incident` fields (``event_type``, ``harm``,
+    ``occurred_on``, ``reported_on``, ``setting``, ``reporter_role``, ``agencies``,
+    ``region``) are used as such, so the tidy rows carry them and themes by region or
+    date work on the result. Returns one row per finding (columns as
+    :data:`humanfactors.frames.TIDY_COLUMNS`), and every input row is there at least
+    once:
 
     - a report with no findings is one row with ``code`` None and ``source == "none"``
       (the pandas API keeps such a report as a row of zeros in ``wide``);
-    - a record that fails is one row with ``code`` None, ``source == "error"`` and the
-      reason in ``evidence``.
+    - a record that fails, a cell that cannot be read or a value an ``Incident`` refuses
+      (an unknown ``event_type``, say) included, is one row with ``code`` None,
+      ``source == "error"`` and the reason in ``evidence``; the partition's other rows
+      are analysed as usual.
 
     Count reports with ``nunique`` on ``incident_id``; ``groupby("code")`` leaves the
     rows without a code out. Without ``id_column`` a report's id is its index value

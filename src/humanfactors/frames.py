@@ -13,7 +13,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .exceptions import InputError, require
@@ -115,6 +115,50 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _frame_records(
+    df: pd.DataFrame,
+    *,
+    text_column: str,
+    id_column: str | None = None,
+    index_prefix: str = "",
+    numbered: bool = True,
+) -> Iterator[tuple[int | None, dict[str, Any] | RecordError]]:
+    """A frame's rows as ``(line, record)`` pairs, the records :func:`analyse_frame` reads.
+
+    A record holds the id, the narrative and every column named like an
+    :class:`~humanfactors.models.Incident` field (a missing cell is left out). A row
+    whose cell cannot be read is a :class:`~humanfactors.models.RecordError` naming
+    the column, never an exception. Without ``id_column`` the id is ``index_prefix``
+    followed by the row's index value. ``line`` counts rows from 1, or is None
+    (and errors name no line) when ``numbered`` is false.
+    """
+    from .models import Incident
+
+    fields = set(Incident.model_fields) - {"id", "narrative", "metadata"}
+    present = sorted(fields & set(df.columns))
+    for number, (idx, row) in enumerate(df.iterrows(), start=1):
+        line = number if numbered else None
+        where = f"line {line}: " if line is not None else ""
+        rid: str | None = None
+        name = id_column or "index"
+        try:
+            rid = str(row[id_column]) if id_column else index_prefix + str(idx)
+            name = text_column
+            rec: dict[str, Any] = {"id": rid, "narrative": row[text_column]}
+            for name in present:
+                value = _cell(row[name])
+                if value is not _MISSING:
+                    rec[name] = value
+        except Exception as exc:  # one row's odd cell must not stop the batch
+            # name the column and the type only: the value could be personal data
+            yield line, RecordError(
+                id=rid[:256] if rid is not None else None, line=line,
+                error=f"{where}field {name!r}: could not be read ({type(exc).__name__})",
+            )
+            continue
+        yield line, rec
+
+
 def analyse_frame(
     df: pd.DataFrame,
     *,
@@ -145,7 +189,6 @@ def analyse_frame(
         the confidence or 0) and ``errors`` (one row per record that failed).
     """
     _pandas()
-    from .models import Incident
     from .pipeline import analyse_many
 
     if text_column not in df.columns:
@@ -154,34 +197,10 @@ def analyse_frame(
         )
     if id_column is not None and id_column not in df.columns:
         raise InputError(f"id column {id_column!r} not in the frame")
-    fields = set(Incident.model_fields) - {"id", "narrative", "metadata"}
-
-    present = sorted(fields & set(df.columns))
-
-    def records() -> Iterable[Any]:
-        for line, (idx, row) in enumerate(df.iterrows(), start=1):
-            rid: str | None = None
-            name = id_column or "index"
-            try:
-                rid = str(row[id_column] if id_column else idx)
-                name = text_column
-                rec: dict[str, Any] = {"id": rid, "narrative": row[text_column]}
-                for name in present:
-                    value = _cell(row[name])
-                    if value is not _MISSING:
-                        rec[name] = value
-            except Exception as exc:  # one row's odd cell must not stop the batch
-                # name the column and the type only: the value could be personal data
-                yield line, RecordError(
-                    id=rid[:256] if rid is not None else None, line=line,
-                    error=f"line {line}: field {name!r}: could not be read"
-                          f" ({type(exc).__name__})",
-                )
-                continue
-            yield line, rec
+    records = _frame_records(df, text_column=text_column, id_column=id_column)
 
     tax = options.get("taxonomy")
     from .taxonomy import load_taxonomy
 
     codes = load_taxonomy(tax).leaves()
-    return analyses_to_frames(analyse_many(records(), n_jobs=n_jobs, **options), codes=codes)
+    return analyses_to_frames(analyse_many(records, n_jobs=n_jobs, **options), codes=codes)
