@@ -176,3 +176,58 @@ def test_a_number_too_long_to_read_is_one_error_record(tmp_path: Path) -> None:
     out = list(io.iter_records(_write(tmp_path, "big.jsonl", big + "\n" + good + "\n")))
     assert isinstance(out[0][1], RecordError) and "too long" in out[0][1].error
     assert isinstance(out[1][1], Incident) and out[1][1].id == "ok"
+
+
+# -- feedback ---------------------------------------------------------------------------
+def _analysis(text: str, findings: list[tuple[str, int, int]], issues: bool = False) -> object:
+    from humanfactors.models import Analysis, Evidence, Finding, Source
+
+    return Analysis(
+        incident=Incident(id="1", narrative=text),
+        findings=tuple(
+            Finding(
+                code=code,
+                confidence=0.9,
+                source=Source.RULE,
+                evidence=(Evidence(start=a, end=b, text=text[a:b]),),
+            )
+            for code, a, b in findings
+        ),
+        quality_issues=tuple(check(text)) if issues else (),
+        taxonomy="safeguarding",
+        taxonomy_version="1.0.0",
+    )
+
+
+def test_feedback_with_only_protective_findings_says_so() -> None:
+    from humanfactors.feedback import compose_feedback
+    from humanfactors.taxonomy import load_taxonomy
+
+    text = "The nursery manager noticed a bruise and made a referral the same day."
+    note = compose_feedback(_analysis(text, [("PROT.DETECTION", 20, 37)]), load_taxonomy())
+    assert "did not recognise a human factor that contributed to harm" in note
+    assert "suggestions below" not in note and "Detection" in note
+    empty = compose_feedback(_analysis(text, []), load_taxonomy())
+    assert "suggestions below" not in empty
+
+
+def test_feedback_counts_protective_findings_beyond_the_first_four() -> None:
+    from humanfactors.feedback import compose_feedback
+    from humanfactors.taxonomy import load_taxonomy
+
+    text = "x" * 200
+    codes = [c for c in load_taxonomy().leaves() if c.startswith("PROT.")][:5]
+    note = compose_feedback(
+        _analysis(text, [(c, 10 * i, 10 * i + 5) for i, c in enumerate(codes)]), load_taxonomy()
+    )
+    assert "- and 1 more in the full analysis." in note
+
+
+def test_feedback_never_quotes_personal_data_left_in_the_text() -> None:
+    text = (
+        "The nursery manager Jane Smith noticed a bruise on Tom Brown (07700 900123) and "
+        "recorded it with a body map."
+    )
+    note = hf.analyse(text, redact=False).feedback
+    for secret in ("Jane", "Smith", "Tom Brown", "07700"):
+        assert secret not in note

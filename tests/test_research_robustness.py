@@ -148,7 +148,7 @@ PERSONAL = "Dad, Tomasz Nowak, rang at 4.40pm"
 
 @pytest.mark.parametrize(
     "value",
-    ["ERR.LAPES", "err lapse x", "Human Factors (other)", "A/B & C-D_E.F", "x", ""],
+    ["ERR.LAPES", "A/B & C-D_E.F", "distracton", "Workoad", "ERR_LAPSE"],
 )
 def test_unknown_code_that_looks_like_a_code_is_quoted(value: str) -> None:
     with pytest.raises(UnknownCodeError) as info:
@@ -171,6 +171,9 @@ def test_unknown_code_keeps_its_suggestions() -> None:
         "A" * 41,  # too long
         "Ms O'Brien",  # an apostrophe
         "line\nbreak",
+        "Jane Smith",  # short and plain, but near no code: a name from a shifted column
+        "LS6 2AB",  # a postcode
+        "NOPE",
     ],
 )
 def test_unknown_code_that_does_not_look_like_a_code_is_not_quoted(value: str) -> None:
@@ -178,8 +181,8 @@ def test_unknown_code_that_does_not_look_like_a_code_is_not_quoted(value: str) -
         load_taxonomy().resolve(value)
     message = str(info.value)
     assert message == (
-        "unknown code in taxonomy 'safeguarding': a value that does not look like a code "
-        f"({len(value)} characters, not quoted)"
+        "unknown code in taxonomy 'safeguarding': a value that matches no code or alias "
+        f"({len(value)} characters; not quoted, as it may be personal data)"
     )
     assert info.value.suggestions == ()
 
@@ -193,7 +196,7 @@ def test_cli_train_does_not_echo_a_narrative_given_as_labels(
     err = capsys.readouterr().err
     assert code == 2
     assert "Tomasz" not in err and "4.40" not in err
-    assert "does not look like a code (33 characters, not quoted)" in err
+    assert "matches no code or alias (33 characters; not quoted" in err
 
 
 # -- 4. agreement: an unknown code names the coder, the line and the report ------------
@@ -222,11 +225,11 @@ def test_cli_agreement_with_names_also_names_the_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ana = _write_jsonl(tmp_path / "ana.jsonl", CODES)
-    ben = _write_jsonl(tmp_path / "ben.jsonl", [["NOPE"], *CODES[1:]])
+    ben = _write_jsonl(tmp_path / "ben.jsonl", [["ERR.NOPE"], *CODES[1:]])
     args = ["agreement", str(ana), str(ben), "--taxonomy", "safeguarding", "--names", "a,b"]
     assert main(args) == 1
     err = capsys.readouterr().err
-    assert f"humanfactors agreement: b ({ben}): line 1, report 'r0': unknown code 'NOPE'" in err
+    assert f"humanfactors agreement: b ({ben}): line 1, report 'r0': unknown code 'ERR.NOPE'" in err
 
 
 def test_coder_agreement_leaves_out_a_record_with_an_unknown_code() -> None:

@@ -416,13 +416,25 @@ def _looks_like_code(value: str) -> bool:
 
 
 def _unknown_code(value: str, taxonomy: str, candidates: Iterable[str]) -> UnknownCodeError:
-    """The error for a value the taxonomy does not know, quoting it only if code-like."""
-    if _looks_like_code(value):
-        return UnknownCodeError(value, taxonomy, candidates)
+    """The error for a value the taxonomy does not know, quoting it only if code-like.
+
+    A short value can still be a name or a postcode from a shifted column ("Jane Smith",
+    "LS6 2AB"), so besides looking like a code it must be written like one (a dot or an
+    underscore, as in ``ERR.LAPS``) or lie close to a code or alias (a misspelling).
+    """
+    import difflib
+
+    names = list(candidates)
+    if _looks_like_code(value) and (
+        "." in value
+        or "_" in value
+        or difflib.get_close_matches(value.casefold(), [c.casefold() for c in names], 1, 0.75)
+    ):
+        return UnknownCodeError(value, taxonomy, names)
     exc = UnknownCodeError(value, taxonomy)
     exc.args = (
-        f"unknown code in taxonomy {taxonomy!r}: a value that does not look like a code "
-        f"({len(value)} characters, not quoted)",
+        f"unknown code in taxonomy {taxonomy!r}: a value that matches no code or alias "
+        f"({len(value)} characters; not quoted, as it may be personal data)",
     )
     return exc
 
