@@ -337,3 +337,19 @@ def test_cv_scores_out_of_core_first_batch() -> None:
         TEXTS[:6], CODES[:6], classes=["CF.TASK.WORKLOAD", "ERR.LAPSE", "FAM.LANGUAGE"]
     )
     assert model.cv_scores_ is None
+
+
+def test_an_evaluate_json_object_reads_back_with_its_extra_keys() -> None:
+    from humanfactors.evaluate import EvaluationReport, evaluate
+
+    report = evaluate([["A"], ["B"]], [["A"], ["A"]], classes=["A", "B"])
+    data = {**report.to_dict(), "source": "x.jsonl", "refused": 0}
+    assert EvaluationReport.from_dict(data).to_dict() == report.to_dict()
+
+
+def test_a_crosswalk_takes_one_relation_as_a_string() -> None:
+    from humanfactors.taxonomy import load_crosswalk
+
+    cw = load_crosswalk("hfacs", "safeguarding")
+    one = cw.map("UA.ERR.SKILL", relations="broader")
+    assert one and one == cw.map("UA.ERR.SKILL", relations=["broader"])

@@ -112,8 +112,12 @@ class EvaluationReport:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EvaluationReport:
-        """Inverse of :meth:`to_dict`."""
-        fields = dict(data)
+        """Inverse of :meth:`to_dict`. Keys it does not know (such as the ``source`` and
+        ``refused`` that ``humanfactors evaluate --json`` adds) are ignored."""
+        import dataclasses
+
+        known = {f.name for f in dataclasses.fields(cls)}
+        fields = {k: v for k, v in data.items() if k in known}
         fields["per_label"] = {
             code: LabelScores(**scores) for code, scores in data.get("per_label", {}).items()
         }

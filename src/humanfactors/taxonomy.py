@@ -474,6 +474,8 @@ class Crosswalk:
     def map(self, code: str, *, relations: Iterable[str] | None = None) -> tuple[str, ...]:
         """Target codes for a source code or alias (empty when nothing matches)."""
         canonical = self.source.resolve(code)
+        if isinstance(relations, str):  # one relation, not its letters
+            relations = (relations,)
         allowed = set(relations) if relations is not None else None
         return tuple(
             m.target
