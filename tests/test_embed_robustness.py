@@ -231,3 +231,50 @@ def test_feedback_never_quotes_personal_data_left_in_the_text() -> None:
     note = hf.analyse(text, redact=False).feedback
     for secret in ("Jane", "Smith", "Tom Brown", "07700"):
         assert secret not in note
+
+
+# -- API misuse ---------------------------------------------------------------------------
+TEXT_AS_PATH = "Tomasz Nowak lives at 14 Elm Road, tel 07700 900123, born 03/04/2011"
+
+
+@pytest.mark.parametrize("fmt", [None, "jsonl"])
+def test_a_report_text_given_as_a_path_is_not_quoted(fmt: str | None) -> None:
+    with pytest.raises(InputError) as err:
+        list(io.iter_records(TEXT_AS_PATH, format=fmt))
+    assert "Tomasz" not in str(err.value) and "68 characters" in str(err.value)
+    with pytest.raises(InputError, match=r"missing file\.csv: no such file"):
+        list(io.iter_records("missing file.csv"))
+
+
+@pytest.mark.parametrize("records", ["I forgot to ring.", {"id": "r1", "narrative": "x"}, None])
+def test_analyse_many_refuses_one_report_at_the_call(records: object) -> None:
+    with pytest.raises(InputError, match="records must be an iterable"):
+        hf.analyse_many(records, model=False)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="n_jobs"):
+        hf.analyse_many(["x"], n_jobs=0)
+
+
+def test_redactor_takes_one_term_or_entity_as_a_string() -> None:
+    assert Redactor(deny="Ann").redact("a nap, Ann said").text == "a nap, [CUSTOM_1] said"
+    assert Redactor(entities="PHONE").redact("ring 07700 900123").text == "ring [PHONE_1]"
+
+
+def test_a_model_that_is_not_fitted_is_refused_once(tmp_path: Path) -> None:
+    from humanfactors.exceptions import ModelError
+
+    with pytest.raises(ModelError, match="not fitted"):
+        hf.analyse("I forgot to ring.", model=hf.HumanFactorsClassifier())
+    path = tmp_path / "none.hfmodel"
+    hf.save_model(None, path)
+    with pytest.raises(InputError, match="NoneType"):
+        hf.analyse("I forgot to ring.", model=path)
+
+
+@pytest.mark.parametrize("path", [None, 5, ""])
+def test_a_store_needs_a_path(
+    path: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match="path must be"):
+        hf.IncidentStore(path)  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []

@@ -116,7 +116,7 @@ class _Line:
 
 def _source_name(source: Source) -> str:
     if isinstance(source, str | os.PathLike):
-        return "<stdin>" if str(source) == "-" else str(source)
+        return "<stdin>" if str(source) == "-" else _shown_path(str(source))
     name = getattr(source, "name", None)
     return name if isinstance(name, str) else "<stream>"
 
@@ -150,9 +150,21 @@ def infer_format(source: Source, format: str | None = None) -> Format:
     )
 
 
+def _shown_path(name: str) -> str:
+    """``name`` as messages show it: a report's text passed where a path belongs is not
+    quoted (it may hold personal data), only its length."""
+    try:
+        exists = os.path.exists(name)
+    except (OSError, ValueError):
+        exists = False
+    if exists or ("\n" not in name and len(name) <= 260 and len(name.split()) <= 3):
+        return name
+    return f"<a text of {len(name):,} characters given as a path>"
+
+
 def _check_path(path: Path) -> None:
     if not path.exists():
-        raise InputError(f"{path}: no such file")
+        raise InputError(f"{_shown_path(str(path))}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a directory, not a file")
     if not os.access(path, os.R_OK):

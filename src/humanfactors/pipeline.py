@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import HumanFactorsError, InputError
+from .exceptions import HumanFactorsError, InputError, ModelError
 from .models import (
     Analysis,
     CodedIncident,
@@ -153,15 +153,19 @@ class Analyser:
             from ._default import default_predictor
 
             return default_predictor()
+        what = "model"
         if isinstance(model, (str, os.PathLike)):
             from .persistence import load_model
 
-            return load_model(model)
+            what = "the model file's object"
+            model = load_model(model)
         if not hasattr(model, "predict_proba"):
             raise InputError(
                 "model must be a fitted classifier, a path, False or None;"
-                f" got {type(model).__name__}"
+                f" {what} is a {type(model).__name__}"
             )
+        if getattr(model, "classes_", None) is None:
+            raise ModelError(f"{what} is not fitted (it has no classes_): fit it first")
         return model
 
     def _resolve_rules(self, rules: Any) -> Any:
@@ -650,10 +654,31 @@ def analyse_many(
     Analysis or RecordError
         Exactly one per input record, in input order: the count in equals the count out.
     """
+    # checked at the call, not at the first result: a generator body would wait
     if not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
     if not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
         raise InputError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
+    if isinstance(records, str | bytes | Mapping | Incident) or not isinstance(records, Iterable):
+        raise InputError(
+            f"records must be an iterable of reports, got one {type(records).__name__}; "
+            "use analyse() for a single report, or wrap it in a list"
+        )
+    return _analyse_stream(
+        records, taxonomy, model, rules, redact, checks, n_jobs, batch_size
+    )
+
+
+def _analyse_stream(
+    records: Iterable[object],
+    taxonomy: Any,
+    model: Any,
+    rules: Any,
+    redact: bool,
+    checks: bool,
+    n_jobs: int,
+    batch_size: int,
+) -> Iterator[Analysis | RecordError]:
     items = _numbered(records)
     if n_jobs == 1:
         analyser = _cached_analyser(taxonomy, model, rules, redact, checks)

@@ -278,6 +278,12 @@ class IncidentStore:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+        if not isinstance(path, str | os.PathLike) or not str(path):
+            # str(None) would quietly make a store file called "None"
+            raise InputError(
+                f"IncidentStore: path must be a file path or ':memory:', got "
+                f"{type(path).__name__}"
+            )
         self.path = str(path)
         self._lock = threading.RLock()
         self._code_ids: dict[str, int] = {}

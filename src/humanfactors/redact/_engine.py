@@ -289,8 +289,13 @@ class Redactor:
         pseudonym_length: int = 8,
     ) -> None:
         self.recognizers = list(default_recognizers() if recognizers is None else recognizers)
-        self.allow = tuple(allow)
+        # a single string is one term (or entity), not its letters
+        self.allow = (allow,) if isinstance(allow, str) else tuple(allow)
+        if isinstance(deny, str):
+            deny = (deny,)
         self.deny = dict(deny) if isinstance(deny, Mapping) else {t: "CUSTOM" for t in deny}
+        if isinstance(entities, str):
+            entities = (entities,)
         self.entities = None if entities is None else frozenset(entities)
         self.pseudonym_key = pseudonym_key
         self.threshold = threshold
