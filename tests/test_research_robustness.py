@@ -353,3 +353,26 @@ def test_a_crosswalk_takes_one_relation_as_a_string() -> None:
     cw = load_crosswalk("hfacs", "safeguarding")
     one = cw.map("UA.ERR.SKILL", relations="broader")
     assert one and one == cw.map("UA.ERR.SKILL", relations=["broader"])
+
+
+def test_a_blank_alias_is_refused(tmp_path: Path) -> None:
+    from humanfactors.exceptions import TaxonomyError
+
+    path = tmp_path / "blank.toml"
+    path.write_text(
+        '[taxonomy]\nname = "blank"\nversion = "1"\n\n'
+        '[[factors]]\ncode = "A"\nname = "a"\ndefinition = "d"\naliases = ["  "]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(TaxonomyError, match="blank alias"):
+        load_taxonomy(path)
+
+
+def test_taxonomy_brief_json_gives_codes_and_names_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["taxonomy", "asrs", "--brief", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["taxonomy"]["name"] == "asrs"
+    assert len(data["factors"]) == 12
+    assert all(set(f) == {"code", "name", "parent", "level"} for f in data["factors"])

@@ -151,6 +151,8 @@ class Taxonomy:
         for code, f in self._factors.items():
             for key in (code, *f.aliases):
                 folded = key.casefold().strip()
+                if not folded:
+                    raise self._fail(f"{code!r} has a blank alias")
                 other = self._alias.get(folded)
                 if other is not None and other != code:
                     raise self._fail(f"alias {key!r} of {code!r} is already used by {other!r}")

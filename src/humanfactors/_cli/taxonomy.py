@@ -55,7 +55,16 @@ def run(args: argparse.Namespace) -> int:
         return 0
     tax = load_taxonomy(args.name)
     if args.json:
-        json.dump(tax.to_dict(), sys.stdout, indent=2, ensure_ascii=False)
+        data = tax.to_dict()
+        if args.brief:  # codes and names only, as in the text form
+            data = {
+                **{k: v for k, v in data.items() if k != "factors"},
+                "factors": [
+                    {"code": f.code, "name": f.name, "parent": f.parent, "level": f.level}
+                    for f in tax
+                ],
+            }
+        json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
     out = sys.stdout
