@@ -278,3 +278,24 @@ def test_a_store_needs_a_path(
     with pytest.raises(InputError, match="path must be"):
         hf.IncidentStore(path)  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("n_jobs, batch_size", [(1, 64), (2, 8)])
+def test_an_input_that_fails_midway_keeps_every_result_read_before(
+    n_jobs: int, batch_size: int
+) -> None:
+    class Boom(Exception):
+        pass
+
+    texts = [f"I forgot to ring the school back, report {i}." for i in range(40)]
+
+    def records():  # type: ignore[no-untyped-def]
+        yield from texts
+        raise Boom
+
+    out = []
+    with pytest.raises(Boom):
+        for result in hf.analyse_many(records(), model=False, n_jobs=n_jobs, batch_size=batch_size):
+            out.append(result)
+    assert len(out) == len(texts)
+    assert [a.narrative for a in out] == texts  # type: ignore[union-attr]

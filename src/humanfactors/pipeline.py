@@ -653,6 +653,8 @@ def analyse_many(
     ------
     Analysis or RecordError
         Exactly one per input record, in input order: the count in equals the count out.
+        If iterating ``records`` itself raises, every record read before has its result
+        yielded first, then that exception is raised.
     """
     # checked at the call, not at the first result: a generator body would wait
     if not isinstance(batch_size, int) or batch_size < 1:
@@ -679,13 +681,38 @@ def _analyse_stream(
     n_jobs: int,
     batch_size: int,
 ) -> Iterator[Analysis | RecordError]:
-    items = _numbered(records)
+    items = _Guarded(_numbered(records))
     if n_jobs == 1:
         analyser = _cached_analyser(taxonomy, model, rules, redact, checks)
         for chunk in _chunks(items, batch_size):
             yield from _analyse_chunk(analyser, chunk)
-        return
-    yield from _analyse_parallel(items, taxonomy, model, rules, redact, checks, n_jobs, batch_size)
+    else:
+        yield from _analyse_parallel(
+            items, taxonomy, model, rules, redact, checks, n_jobs, batch_size
+        )
+    if items.error is not None:
+        # every record read before the input failed has had its result: now the failure
+        raise items.error
+
+
+class _Guarded(Iterator[Item]):
+    """The input, ending where it raises; the exception is kept to be raised once every
+    record read before it has been analysed (a batch never loses those)."""
+
+    def __init__(self, items: Iterator[Item]) -> None:
+        self._items = items
+        self.error: BaseException | None = None
+
+    def __next__(self) -> Item:
+        if self.error is not None:
+            raise StopIteration
+        try:
+            return next(self._items)
+        except StopIteration:
+            raise
+        except Exception as exc:
+            self.error = exc
+            raise StopIteration from None
 
 
 def _analyse_parallel(
