@@ -299,3 +299,17 @@ def test_an_input_that_fails_midway_keeps_every_result_read_before(
             out.append(result)
     assert len(out) == len(texts)
     assert [a.narrative for a in out] == texts  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "record, field",
+    [({"id": "x"}, "narrative"), ({"id": "x", "narrative": "ok", "harm": "deadly"}, "harm")],
+)
+def test_analyse_of_an_invalid_record_raises_the_librarys_error(
+    record: dict[str, str], field: str
+) -> None:
+    from humanfactors.exceptions import RecordValidationError
+
+    with pytest.raises(RecordValidationError, match=f"field '{field}'") as err:
+        hf.analyse(record, model=False)
+    assert err.value.record_id == "x"

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import HumanFactorsError, InputError, ModelError
+from .exceptions import HumanFactorsError, InputError, ModelError, RecordValidationError
 from .models import (
     Analysis,
     CodedIncident,
@@ -196,8 +196,20 @@ class Analyser:
         return self.analyse(record)
 
     def analyse(self, record: object) -> Analysis:
-        """Analyse one report (str, mapping, Incident or CodedIncident)."""
-        return self.analyse_batch([record])[0]
+        """Analyse one report (str, mapping, Incident or CodedIncident).
+
+        A record that fails validation raises
+        :class:`~humanfactors.exceptions.RecordValidationError` naming the field.
+        """
+        try:
+            incident = _coerce(record)
+        except HumanFactorsError:
+            raise
+        except ValueError as exc:  # pydantic's ValidationError: the library's error instead
+            raise RecordValidationError(
+                _error_for(exc, None, record).error, record_id=_safe_id(record)
+            ) from None
+        return self.analyse_batch([incident])[0]
 
     def analyse_batch(self, records: Sequence[object]) -> list[Analysis]:
         """Analyse several reports at once (the model predicts them in one call)."""
