@@ -37,6 +37,7 @@ __all__ = [
     "StoreError",
     "TaxonomyError",
     "UnknownCodeError",
+    "describe_failure",
 ]
 
 
@@ -128,3 +129,28 @@ def require(module: str, *, extra: str, feature: str) -> object:
         return importlib.import_module(module)
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise MissingDependencyError(module.split(".")[0], extra, feature) from exc
+
+
+def describe_failure(exc: BaseException) -> str:
+    """Why one record failed, for an error record: the field and the problem, never the
+    record's text (the library's own messages are safe; anything else is named by type).
+    """
+    if isinstance(exc, HumanFactorsError):
+        return str(exc)
+    errors = getattr(exc, "errors", None)
+    if callable(errors):  # pydantic's ValidationError, whose input is never shown
+        try:
+            first = errors(include_input=False, include_url=False)[0]
+            parts = [str(p) for p in first["loc"]]
+            loc = ".".join(parts[:4]) + (".…" if len(parts) > 4 else "")
+            msg = str(first["msg"]).removeprefix("Value error, ")
+            # a check across fields (such as the order of two dates) names no one field
+            return f"field {loc!r}: {msg}" if loc else msg
+        except Exception:  # pragma: no cover - not pydantic's errors() after all
+            pass
+    if isinstance(exc, RecursionError):
+        return "record nested too deeply"
+    if isinstance(exc, UnicodeError):
+        return "text cannot be written as UTF-8 (a lone surrogate such as \\ud800)"
+    return f"internal error ({type(exc).__name__})"
+

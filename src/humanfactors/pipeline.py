@@ -34,7 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import HumanFactorsError, InputError, ModelError, RecordValidationError
+from .exceptions import (
+    HumanFactorsError,
+    InputError,
+    ModelError,
+    RecordValidationError,
+    describe_failure,
+)
 from .models import (
     Analysis,
     CodedIncident,
@@ -524,20 +530,7 @@ def _safe_id(record: object) -> str | None:
 
 
 def _error_for(exc: BaseException, line: int | None, record: object) -> RecordError:
-    if isinstance(exc, HumanFactorsError):
-        reason = str(exc)
-    elif hasattr(exc, "errors") and callable(exc.errors):  # pydantic ValidationError
-        try:
-            errs = exc.errors()
-            first = errs[0]
-            loc = ".".join(str(p) for p in first["loc"])
-            msg = str(first["msg"]).removeprefix("Value error, ")
-            # a check across fields (such as the order of two dates) names no one field
-            reason = f"field {loc!r}: {msg}" if loc else msg
-        except Exception:  # pragma: no cover
-            reason = type(exc).__name__
-    else:  # unexpected: name the type only, the message could quote the text
-        reason = f"internal error ({type(exc).__name__})"
+    reason = describe_failure(exc)
     if line is not None and line < 1:
         line = None
     prefix = f"line {line}: " if line is not None else ""

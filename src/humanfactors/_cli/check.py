@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _check_line(line: str, n: int, taxonomy: Any) -> tuple[str | None, str, str | None]:
     """``(id, output row, None)`` for a line checked, ``(id, "", problem)`` for one refused."""
+    from ..exceptions import describe_failure
     from ..models import Incident
     from ..rules import check
     from ._common import safe_id, strict_json
@@ -107,24 +108,5 @@ def _check_line(line: str, n: int, taxonomy: Any) -> tuple[str | None, str, str 
         row = {"id": rec_id, "line": n, "issues": [i.model_dump(mode="json") for i in issues]}
         return rec_id, strict_json(row), None
     except Exception as exc:  # one record's failure must not stop the others
-        return safe_id(rec_id), "", _describe(exc)
+        return safe_id(rec_id), "", describe_failure(exc)
 
-
-def _describe(exc: Exception) -> str:
-    """Why a record was refused, naming the field but never quoting the record."""
-    from pydantic import ValidationError
-
-    from ..exceptions import HumanFactorsError
-
-    if isinstance(exc, ValidationError):
-        err = exc.errors(include_input=False, include_url=False)[0]
-        parts = [str(p) for p in err["loc"]]
-        loc = ".".join(parts[:4]) + (".…" if len(parts) > 4 else "") or "record"
-        return f"field {loc!r}: {err['msg'].removeprefix('Value error, ')}"
-    if isinstance(exc, HumanFactorsError):
-        return str(exc)  # the library's messages never quote the text
-    if isinstance(exc, RecursionError):
-        return "record nested too deeply"
-    if isinstance(exc, UnicodeError):
-        return "text cannot be written as UTF-8 (a lone surrogate such as \\ud800)"
-    return f"internal error ({type(exc).__name__})"

@@ -124,15 +124,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _failure(exc: BaseException) -> str:
     """Why redacting a line failed, without quoting it."""
-    from ..exceptions import HumanFactorsError
+    from ..exceptions import describe_failure
 
-    if isinstance(exc, HumanFactorsError):
-        return str(exc)  # the library's messages never quote the text
-    if isinstance(exc, RecursionError):
+    if isinstance(exc, RecursionError):  # json.loads of the line
         return "malformed JSON (nested too deeply)"
-    if isinstance(exc, UnicodeError):
-        return "text cannot be written as UTF-8 (a lone surrogate such as \\ud800)"
-    return f"internal error ({type(exc).__name__})"
+    return describe_failure(exc)
 
 
 def _redact_text(
