@@ -172,9 +172,10 @@ def cold(texts: list[str]) -> None:
           + f" (first-use cost about {first - min(later):.1f} s)")
 
 
-def stages(texts: list[str]) -> None:
+def stages(texts: list[str], rule_support: float | None = None) -> None:
     """CPU time a report of each stage of one process's pipeline, and the parent's CPU
-    time a report while two worker processes analyse the same texts."""
+    time a report while two worker processes analyse the same texts (``rule_support``:
+    the Analyser's, default its own)."""
     from humanfactors.models import Incident
     from humanfactors.pipeline import Analyser, analyse_many
 
@@ -187,7 +188,7 @@ def stages(texts: list[str]) -> None:
             best = min(best, time.process_time() - start)
         return best / len(texts) * 1e3
 
-    an = Analyser()
+    an = Analyser() if rule_support is None else Analyser(rule_support=rule_support)
     batches = [texts[i : i + 64] for i in range(0, len(texts), 64)]
     redacted = [an._redactor.redact(t).text for t in texts]
     support: list = []  # type: ignore[type-arg]
@@ -223,6 +224,8 @@ def main() -> None:
                     help="skip the memory and start-up figures")
     ap.add_argument("--stages", action="store_true",
                     help="only the CPU time of each stage and the parent's share with two jobs")
+    ap.add_argument("--rule-support", type=float, default=None,
+                    help="with --stages: the Analyser's rule_support (default its own)")
     ap.add_argument("--cold", action="store_true",
                     help="only the first pass against later ones in a fresh process")
     ap.add_argument("--vocabulary", action="store_true",
@@ -235,7 +238,7 @@ def main() -> None:
     n = 1000 if args.quick else 3000
     texts = make_reports(n)
     if args.stages:
-        stages(texts)
+        stages(texts, args.rule_support)
         return
     if args.cold:
         cold(texts)
