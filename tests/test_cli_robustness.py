@@ -314,8 +314,8 @@ def test_analyse_to_dev_null_is_not_fsynced(capsys: pytest.CaptureFixture[str]) 
     assert "6 analysed, 0 failed" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
-def test_analyse_to_a_fifo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _fifo_and_reader(tmp_path: Path) -> tuple[Path, list[bytes], threading.Thread]:
+    """A FIFO in tmp_path and a thread (not started) that reads all of it into a list."""
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     got: list[bytes] = []
@@ -324,9 +324,14 @@ def test_analyse_to_a_fifo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         with open(fifo, "rb") as fh:
             got.append(fh.read())
 
+    return fifo, got, threading.Thread(target=drain, daemon=True)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_analyse_to_a_fifo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Opening OUT twice (truncate, then append) let the reader see its end of file after
     # the first close, and the second open then waited for a reader for ever.
-    reader = threading.Thread(target=drain, daemon=True)
+    fifo, got, reader = _fifo_and_reader(tmp_path)
 
     def too_slow(signum: int, frame: object) -> None:
         raise TimeoutError("analyse -o FIFO did not finish")
@@ -356,15 +361,7 @@ def test_atomic_write_to_a_fifo_writes_in_place(tmp_path: Path) -> None:
     from humanfactors._cli._common import atomic_write_text
 
     # A FIFO, not a device: were it replaced by a regular file, only tmp_path would suffer.
-    fifo = tmp_path / "fifo"
-    os.mkfifo(fifo)
-    got: list[bytes] = []
-
-    def drain() -> None:
-        with open(fifo, "rb") as fh:
-            got.append(fh.read())
-
-    reader = threading.Thread(target=drain, daemon=True)
+    fifo, got, reader = _fifo_and_reader(tmp_path)
     reader.start()
     try:
         atomic_write_text(fifo, "x\n")
