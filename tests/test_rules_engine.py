@@ -48,6 +48,19 @@ def _small() -> RuleSet:
         ("wrong (child|record)", "wrong recipient", None),
         ("not seen (alone)?", "not seen", "not seen"),
         ("f/o", "F/O", "F/O"),
+        # a quotation may open or close between the words of a phrase
+        (
+            "recorded as a significant improvement",
+            "recorded as a 'significant improvement'",
+            "recorded as a 'significant improvement",
+        ),
+        (
+            "described as engaging well",
+            "described as “engaging well”",
+            "described as “engaging well",
+        ),
+        ("said no ~2 to", 'said "no" to it', 'said "no" to'),
+        ("recorded as a significant", "recorded as a -'- significant", None),
     ],
 )
 def test_phrase_language(phrase: str, text: str, expected: str | None) -> None:
@@ -150,6 +163,11 @@ def test_default_refuses_unknown_taxonomy() -> None:
         ("I did not attend. I forgot the letter.", True),  # scope stops at the sentence
         ("Mum did not attend, and the worker forgot the letter.", True),
         ("Not only did I forget the letter, I lost the file.", True),
+        # "instead of" and "rather than" set aside their own phrase, not the main clause
+        ("Instead of checking the file I forgot the letter.", False),
+        ("Instead of waiting for the manager, I forgot the letter.", True),
+        ("Rather than phoning, the worker was distracted by emails.", True),
+        ("There was no evidence, in the records, that I forgot.", False),
     ],
 )
 def test_negation_scope(text: str, fires: bool) -> None:
@@ -330,10 +348,14 @@ def test_from_toml_loads_and_validates(tmp_path: Path) -> None:
         ),
         ("[[rules]\n", "invalid TOML"),
         ("[ruleset]\n", "no [[rules]]"),
-        ('[ruleset]\nunles = ["x"]\n[[rules]]\nid = "a"\ncode = "ERR.LAPSE"\npatterns = ["x"]\n',
-         "[ruleset] has unknown keys ['unles']"),
-        ('[ruleset]\nunless = "x"\n[[rules]]\nid = "a"\ncode = "ERR.LAPSE"\npatterns = ["x"]\n',
-         "[ruleset] 'unless' must be a list of strings"),
+        (
+            '[ruleset]\nunles = ["x"]\n[[rules]]\nid = "a"\ncode = "ERR.LAPSE"\npatterns = ["x"]\n',
+            "[ruleset] has unknown keys ['unles']",
+        ),
+        (
+            '[ruleset]\nunless = "x"\n[[rules]]\nid = "a"\ncode = "ERR.LAPSE"\npatterns = ["x"]\n',
+            "[ruleset] 'unless' must be a list of strings",
+        ),
     ],
 )
 def test_from_toml_errors_name_line_and_rule(tmp_path: Path, body: str, needle: str) -> None:
@@ -355,7 +377,8 @@ def test_ruleset_unless_vetoes_every_rule_of_the_file(tmp_path: Path) -> None:
     )
     rs = RuleSet.from_toml(path)
     assert {f.code for f in rs.apply("I forgot the letter. The team was busy.")} == {
-        "ERR.LAPSE", "CF.TASK.WORKLOAD"
+        "ERR.LAPSE",
+        "CF.TASK.WORKLOAD",
     }
     # the file's veto applies to both rules; a rule's own veto only to itself
     assert rs.apply("That I forgot, as the team was busy, was not a factor.") == []
@@ -598,16 +621,32 @@ def test_rule_sets_pickle_before_and_after_use() -> None:
     ("pattern", "text", "evidence", "control"),
     [
         # a word the tokeniser splits ("a&e" is the tokens "a" and "e") starts or sits in a phrase
-        ("in a&e until", "He waited in A&E until midnight.", "in A&E until",
-         "He waited in A and E until midnight."),
+        (
+            "in a&e until",
+            "He waited in A&E until midnight.",
+            "in A&E until",
+            "He waited in A and E until midnight.",
+        ),
         ("b&b", "They were placed in a B&B for a week.", "B&B", "They were placed in a BB."),
-        ("(sat|waited) ~2 (a&e|hospital) until", "She waited in A&E until two.",
-         "waited in A&E until", "She waited in A&B until two."),
+        (
+            "(sat|waited) ~2 (a&e|hospital) until",
+            "She waited in A&E until two.",
+            "waited in A&E until",
+            "She waited in A&B until two.",
+        ),
         # a plural possessive's apostrophe between words and inside a gap
-        ("colleagues caseloads", "My colleagues' caseloads were high.", "colleagues' caseloads",
-         "My colleagues'' caseloads were high."),
-        ("covered ~3 caseloads", "I covered two colleagues’ caseloads.",
-         "covered two colleagues’ caseloads", "I covered two of my colleagues’ caseloads."),
+        (
+            "colleagues caseloads",
+            "My colleagues' caseloads were high.",
+            "colleagues' caseloads",
+            "My colleagues'' caseloads were high.",
+        ),
+        (
+            "covered ~3 caseloads",
+            "I covered two colleagues’ caseloads.",
+            "covered two colleagues’ caseloads",
+            "I covered two of my colleagues’ caseloads.",
+        ),
     ],
 )
 def test_phrases_with_split_words_and_plural_possessives(

@@ -68,8 +68,10 @@ _ABBREVIATIONS = frozenset(
 )
 
 # Between two words of a phrase: spaces, a hyphen or slash, or an apostrophe-s boundary.
-# A plural possessive's apostrophe may end a word ("the parents' views").
-_SEP = r"['’]?(?:\s*[-/]\s*|%?[\s,]\s{0,3})"
+# A plural possessive's apostrophe may end a word ("the parents' views"), and a quotation
+# may open or close between words: reviews quote what was written ("recorded as a
+# 'significant improvement'", "described as “engaging well”").
+_SEP = r"[\"'’”)]?(?:\s*[-/]\s*|%?[\s,]\s{0,3})[\"'‘“(]?"
 _WORD = re.compile(r"^[\w'’&+]+(?:[-/][\w'’&+]+)*\*?$")
 
 

@@ -88,6 +88,8 @@ _NEG_CLAUSE: Final = re.compile(
     r"not\s+(?:a\s+)?(?:factor|issue|concern|problem)|not\s+aware\s+of\s+any|no\s+one\s+suggested)(?!\w)",
     re.IGNORECASE,
 )
+# Clause-wide cues whose scope a comma ends.
+_CONTRAST_CUE: Final = re.compile(r"(?:rather|instead)\s+(?:than|of)", re.IGNORECASE)
 # Cues after a match that negate it ("workload was not a factor"), unless a consequence
 # comes between them: in "the visit was forgotten, so it did not happen" the cue negates
 # the consequence, not the match.
@@ -1381,7 +1383,10 @@ def _negated(
     for found in _NEG_CLAUSE.finditer(before):
         cue = found  # the last clause-wide cue before the match
     if cue is not None and not _CUE_BREAK.search(before, cue.end()):
-        return True
+        # "rather than" and "instead of" set aside only their own phrase: after a comma
+        # the main clause goes on ("Instead of waiting, she did what she had never done")
+        if not (_CONTRAST_CUE.fullmatch(cue.group()) and "," in before[cue.end() :]):
+            return True
     return _NEG_AFTER.match(text[end : min(s_end, end + 80)]) is not None
 
 
