@@ -259,12 +259,17 @@ def test_redactor_takes_one_term_or_entity_as_a_string() -> None:
     assert Redactor(entities="PHONE").redact("ring 07700 900123").text == "ring [PHONE_1]"
 
 
-def test_a_model_that_is_not_fitted_is_refused_once(tmp_path: Path) -> None:
+def test_a_model_that_is_not_fitted_is_refused_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from humanfactors import persistence
     from humanfactors.exceptions import ModelError
 
     with pytest.raises(ModelError, match="not fitted"):
         hf.analyse("I forgot to ring.", model=hf.HumanFactorsClassifier())
     path = tmp_path / "none.hfmodel"
+    # save_model refuses None; a file written without that check must still be refused
+    monkeypatch.setattr(persistence, "_check_model", lambda model: None)
     hf.save_model(None, path)
     with pytest.raises(InputError, match="NoneType"):
         hf.analyse("I forgot to ring.", model=path)

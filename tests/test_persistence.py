@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from humanfactors.classifier import HumanFactorsClassifier
-from humanfactors.exceptions import InputError, ModelLoadError
+from humanfactors.exceptions import InputError, ModelError, ModelLoadError
 from humanfactors.persistence import MAGIC, load_model, read_header, save_model
 
 TEXTS = [
@@ -199,10 +199,13 @@ def test_skops_refuses_types_outside_the_allow_list(tmp_path, monkeypatch):
 
 
 class Gadget:
-    """A class that no allow-list knows."""
+    """A prediction-only model class that no allow-list knows."""
 
     def __init__(self) -> None:
         self.payload = [1, 2, 3]
+
+    def predict(self, X: list[str]) -> list[int]:
+        return [0 for _ in X]
 
 
 def test_unknown_format_and_bad_metrics_are_refused(model, tmp_path):
@@ -216,3 +219,16 @@ def test_unknown_format_and_bad_metrics_are_refused(model, tmp_path):
 def test_save_is_atomic_and_leaves_no_temporary_files(model, tmp_path):
     save_model(model, tmp_path / "m.hfm")
     assert [p.name for p in tmp_path.iterdir() if p.name != "config"] == ["m.hfm"]
+
+
+@pytest.mark.parametrize("obj", ["a model", None, 3, {"classes_": ["ERR.LAPSE"]}, object()])
+def test_an_object_that_is_not_a_model_is_refused_at_save(obj, tmp_path):
+    with pytest.raises(InputError, match=r"model must be a fitted estimator .* got "):
+        save_model(obj, tmp_path / "m.hfm")
+    assert not (tmp_path / "m.hfm").exists()
+
+
+def test_an_unfitted_model_is_refused_at_save(tmp_path):
+    with pytest.raises(ModelError, match=r"model \(HumanFactorsClassifier\) is not fitted"):
+        save_model(HumanFactorsClassifier(), tmp_path / "m.hfm")
+    assert not (tmp_path / "m.hfm").exists()

@@ -127,9 +127,13 @@ def test_cross_validate_still_reads_the_taxonomy_parameter(tmp_path: Path) -> No
 # -- 2. a model file that holds no fitted model ---------------------------------------
 @pytest.mark.parametrize("obj", [HumanFactorsClassifier(), {"a": 1}], ids=["unfitted", "dict"])
 def test_cli_evaluate_refuses_a_file_without_a_fitted_model(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], obj: Any
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], obj: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from humanfactors import persistence
+
     data = _write_jsonl(tmp_path / "test.jsonl", CODES)
+    # save_model refuses these; a file written without that check must still be refused
+    monkeypatch.setattr(persistence, "_check_model", lambda model: None)
     save_model(obj, tmp_path / "x.hfm")
     assert main(["evaluate", str(data), "--model", str(tmp_path / "x.hfm")]) == 2
     line = _one_error_line(capsys.readouterr().err)

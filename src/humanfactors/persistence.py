@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ._version import __version__
-from .exceptions import InputError, ModelLoadError, require
+from .exceptions import InputError, ModelError, ModelLoadError, require
 
 __all__ = [
     "FORMAT_VERSION",
@@ -182,6 +182,26 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _check_model(model: Any) -> None:
+    """Refuse, before anything is written, an object that cannot be loaded and used."""
+    if not callable(getattr(model, "predict", None)):
+        raise InputError(
+            "save_model: model must be a fitted estimator with a predict method, "
+            f"got {type(model).__name__}"
+        )
+    if not callable(getattr(model, "fit", None)):
+        return  # a prediction-only model (such as a frozen one) is fitted by construction
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(model)
+    except NotFittedError:
+        raise ModelError(
+            f"save_model: model ({type(model).__name__}) is not fitted: fit it first"
+        ) from None
+
+
 def save_model(
     model: Any,
     path: str | os.PathLike[str],
@@ -217,10 +237,14 @@ def save_model(
     Raises
     ------
     InputError
-        ``metrics`` or ``training_data`` cannot be written as JSON (an object JSON does
-        not know, ``nan`` or infinity, keys of mixed types), or the ``training_data``
-        file cannot be read.
+        ``model`` is not an estimator with a ``predict`` method (a string, ``None``, a
+        dict…); ``format`` is unknown; ``metrics`` or ``training_data`` cannot be
+        written as JSON (an object JSON does not know, ``nan`` or infinity, keys of
+        mixed types), or the ``training_data`` file cannot be read.
+    ModelError
+        ``model`` is not fitted.
     """
+    _check_model(model)
     if format == "pickle":
         payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     elif format == "skops":
