@@ -220,3 +220,27 @@ def test_cross_validate_accepts_a_splitter() -> None:
 def test_cross_validate_refuses_bad_cv(cv: Any) -> None:
     with pytest.raises(InputError, match="cv must be"):
         cross_validate(WordCoder(), TEXTS, LABELS, cv=cv)
+
+
+def test_precision_at_one_is_undefined_when_no_report_has_a_true_code() -> None:
+    r = evaluate([[], []], [[], ["A"]], classes=["A", "B"], y_score=[[0.9, 0.1], [0.2, 0.8]])
+    assert r.p_at_1 is None
+    assert "precision-at-1    n/a" in r.table()
+
+
+@pytest.mark.parametrize(
+    "y_true, message",
+    [
+        (["A", "B"], "each item must be a collection of codes .* item 0 is of type str"),
+        ([["A"], "B"], "each item must be a collection of codes .* item 1 is of type str"),
+        ([["A"], 3], "each item must be a collection of codes .* item 1 is of type int"),
+        ([["A"], ["A", 1]], "item 1 holds something other than codes"),
+        ("A", "expected a list with a collection of codes per report"),
+        (None, "expected a list with a collection of codes per report"),
+    ],
+)
+def test_a_list_that_is_not_one_of_code_collections_names_the_first_bad_item(
+    y_true: Any, message: str
+) -> None:
+    with pytest.raises(InputError, match=f"^y_true: {message}"):
+        evaluate(y_true, [["A"], ["B"]], classes=["A", "B"])

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +73,7 @@ class EvaluationReport:
     micro_precision, micro_recall, macro_precision, macro_recall : float
     p_at_1 : float or None
         Share of reports with at least one true code whose top-scored code is true;
-        None when no scores were given.
+        None when no scores were given or no report has a true code.
     exact_match : float
         Share of reports whose predicted code set equals the true set exactly.
     hamming_loss : float
@@ -180,6 +180,35 @@ def _is_code_lists(y: Any) -> bool:
     return not isinstance(first, str) and all(isinstance(c, str) for c in first)
 
 
+def _check_items(y: Any, what: str) -> None:
+    """Refuse a sequence of reports' codes with an item that is not a collection of codes.
+
+    A list of strings (one code per report, not a list per report) is the usual slip.
+    """
+    if y is None or isinstance(y, str | bytes | int | float):
+        raise InputError(
+            f"{what}: expected a list with a collection of codes per report, or an indicator "
+            f"matrix; got {type(y).__name__}"
+        )
+    if (hasattr(y, "shape") and len(getattr(y, "shape", ())) == 2) or hasattr(y, "toarray"):
+        return
+    try:
+        items = iter(y)
+    except TypeError:
+        return  # not a sequence: the indicator-matrix check names the shape
+    holds_codes = False
+    for i, item in enumerate(items):
+        if isinstance(item, str | bytes) or not isinstance(item, Iterable):
+            raise InputError(
+                f"{what}: each item must be a collection of codes (one per report, empty "
+                f"for none); item {i} is of type {type(item).__name__}"
+            )
+        kinds = {isinstance(c, str) for c in item}
+        if kinds == {False, True} or (holds_codes and kinds == {False}):
+            raise InputError(f"{what}: item {i} holds something other than codes (strings)")
+        holds_codes = holds_codes or kinds == {True}
+
+
 def _to_matrix(y: Any, classes: list[str], what: str) -> NDArray[Any]:
     import numpy as np
 
@@ -252,6 +281,8 @@ def evaluate(
         precision_recall_fscore_support,
     )
 
+    _check_items(y_true, "y_true")
+    _check_items(y_pred, "y_pred")
     all_classes = _extend_classes(classes, y_true, y_pred)
     if len(set(all_classes)) != len(all_classes):
         raise InputError("classes: each code may appear only once")
@@ -317,11 +348,13 @@ def evaluate(
 evaluate_predictions = evaluate
 
 
-def _precision_at_1(yt: NDArray[Any], scores: NDArray[Any], has_true: NDArray[Any]) -> float:
+def _precision_at_1(
+    yt: NDArray[Any], scores: NDArray[Any], has_true: NDArray[Any]
+) -> float | None:
     import numpy as np
 
     if not has_true.any():
-        return 0.0
+        return None  # undefined: no report has a code the top score could hit
     top = np.argmax(scores, axis=1)
     hits = yt[np.arange(len(top)), top] == 1
     return float(hits[has_true].mean())
