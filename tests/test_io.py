@@ -582,3 +582,23 @@ def test_overlong_physical_line_is_skipped_not_held(
     err = items[0][1]
     assert isinstance(err, RecordError) and "over the 100-byte limit" in err.error
     assert isinstance(items[1][1], Incident)
+
+
+def test_a_jsonl_record_without_an_id_gets_its_line_as_a_csv_row_does(tmp_path: Path) -> None:
+    jsonl = tmp_path / "reports.jsonl"
+    jsonl.write_text('\n{"narrative": "The referral was not sent."}\n', encoding="utf-8")
+    table = tmp_path / "reports.csv"
+    table.write_text("narrative\nThe referral was not sent.\n", encoding="utf-8")
+    [(line, item)] = list(iter_records(jsonl))
+    assert line == 2 and isinstance(item, Incident) and item.id == "reports:2"
+    [(_, row)] = list(iter_records(table))
+    assert isinstance(row, Incident) and row.id == "reports:2"
+    coded = tmp_path / "coded.jsonl"
+    coded.write_text('{"narrative": "forgot the visit", "codes": ["ERR.LAPSE"]}\n', "utf-8")
+    assert load_labelled(coded).ids == ["coded:1"]
+
+
+def test_a_jsonl_id_that_is_present_but_null_is_still_an_error() -> None:
+    source = io.StringIO('{"id": null, "narrative": "x y"}\n')
+    [(_, item)] = list(iter_records(source, format="jsonl"))
+    assert isinstance(item, RecordError) and item.error.startswith("line 1: id:")

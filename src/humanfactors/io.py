@@ -348,7 +348,7 @@ def _line_error(text: str, exc: json.JSONDecodeError) -> json.JSONDecodeError:
     return exc
 
 
-def _raw_jsonl(lines: Iterator[_Line]) -> Iterator[_Raw]:
+def _raw_jsonl(lines: Iterator[_Line], *, stem: str) -> Iterator[_Raw]:
     for ln in lines:
         if ln.text is None:
             yield _Raw(ln.number, error=ln.problem)
@@ -375,6 +375,8 @@ def _raw_jsonl(lines: Iterator[_Line]) -> Iterator[_Raw]:
         if not isinstance(obj, dict):
             yield _Raw(ln.number, error=f"expected a JSON object, got a JSON {type(obj).__name__}")
             continue
+        if "id" not in obj:  # as for a CSV row without an id column
+            obj = {"id": f"{stem}:{ln.number}", **obj}
         rid = obj.get("id")
         rid = rid if isinstance(rid, str) and rid and len(rid) <= 256 else None
         if "narrative" not in obj:
@@ -769,7 +771,7 @@ def _iter_raw(
     lines, close = _open_lines(source, encoding)
     try:
         if fmt == "jsonl":
-            gen: Iterator[_Raw] = _raw_jsonl(lines)
+            gen: Iterator[_Raw] = _raw_jsonl(lines, stem=_source_stem(source))
         elif fmt == "txt":
             gen = _raw_txt(lines, stem=_source_stem(source))
         elif fmt == "asrs":
