@@ -63,6 +63,10 @@ def label_lists(y: Any, estimator: str) -> list[list[str]]:
     """``y`` as a list of lists of str: each item must be a sequence of codes, not a string."""
     if isinstance(y, str | bytes):
         raise InputError(f"{estimator}: y must be a sequence of code lists, got a single string")
+    if y is None or not isinstance(y, Iterable):
+        raise InputError(
+            f"{estimator}: y must be a sequence of code lists, got {type(y).__name__}"
+        )
     out: list[list[str]] = []
     for i, item in enumerate(y):
         if isinstance(item, str | bytes):

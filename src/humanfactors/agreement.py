@@ -574,8 +574,20 @@ def coder_agreement(
     """
     import numpy as np
 
+    from ._args import check_collection, check_texts
     from .taxonomy import Taxonomy, load_taxonomy
 
+    who = "coder_agreement"
+    check_texts(sources, "sources", who, "a list of paths, LabelledData or mappings, one per coder")
+    if isinstance(sources, str | os.PathLike | Mapping):
+        raise InputError(
+            f"{who}: sources must be a list with one source per coder, got one "
+            f"{type(sources).__name__}"
+        )
+    if names is not None:
+        check_collection(names, "names", who, "a list of coder names")
+    if codes is not None:
+        check_collection(codes, "codes", who)
     sources = list(sources)
     if len(sources) < 2:
         raise InputError(f"agreement needs at least two coders, got {len(sources)}")
@@ -586,8 +598,10 @@ def coder_agreement(
         tax = taxonomy
     elif isinstance(taxonomy, str):
         tax = None if taxonomy.lower() == "none" else load_taxonomy(taxonomy)
-    elif taxonomy is not None:
+    elif isinstance(taxonomy, os.PathLike):
         tax = load_taxonomy(Path(taxonomy))
+    elif taxonomy is not None:
+        load_taxonomy(taxonomy)  # refuses the type, naming what a taxonomy can be
 
     read = [_read_source(s, tax, i) for i, s in enumerate(sources)]
     coders = tuple(_unique_names(list(names) if names is not None else [r[0] for r in read]))

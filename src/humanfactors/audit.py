@@ -45,6 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._args import check_strings, check_texts
 from .exceptions import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -311,8 +312,10 @@ def audit_labels(
     """
     import numpy as np
 
-    texts = list(texts)
-    label_lists = [list(c) for c in labels]
+    texts = check_strings(texts, "texts", "audit_labels")
+    label_lists = _label_lists(labels)
+    if ids is not None:
+        check_texts(ids, "ids", "audit_labels", "a list of report ids")
     n = len(texts)
     if n != len(label_lists):
         raise InputError(f"{n} texts but {len(label_lists)} label lists")
@@ -387,3 +390,17 @@ def audit_labels(
     }
     logger.info("label audit: %d of %d reports flagged", len(reports), n)
     return AuditReport(reports=reports, n_reports=n, codes=code_stats, method=method)
+
+
+def _label_lists(labels: Any) -> list[list[str]]:
+    """``labels`` as lists of codes, refusing anything that is not one collection per report."""
+    check_texts(labels, "labels", "audit_labels", "a list with each report's codes")
+    out: list[list[str]] = []
+    for i, codes in enumerate(labels):
+        if isinstance(codes, str | bytes) or codes is None or not hasattr(codes, "__iter__"):
+            raise InputError(
+                f"audit_labels: labels[{i}] is {type(codes).__name__}; each item must be a "
+                "collection of codes"
+            )
+        out.append(list(codes))
+    return out

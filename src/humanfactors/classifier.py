@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from . import _features as F
+from ._args import check_collection
 from ._version import __version__
 from .exceptions import InputError, ModelError
 from .models import Evidence
@@ -242,6 +243,8 @@ class HumanFactorsClassifier(F.TextMultiLabelMixin, ClassifierMixin, BaseEstimat
         self, y: Any, n: int, taxonomy: Taxonomy | None, classes: Sequence[str] | None
     ) -> tuple[list[list[str]], list[str]]:
         """Code lists for ``y`` and the class list (given ``classes`` first, canonical)."""
+        if classes is not None:
+            check_collection(classes, "classes", f"{_NAME}.fit")
         if F.is_indicator(y):
             if classes is None:
                 raise InputError(
@@ -729,6 +732,7 @@ class HumanFactorsClassifier(F.TextMultiLabelMixin, ClassifierMixin, BaseEstimat
         if codes is None:
             cols = [j for j in np.argsort(-proba, kind="stable") if proba[j] >= self.thresholds_[j]]
         else:
+            check_collection(codes, "codes", f"{_NAME}.explain")
             index = {c: j for j, c in enumerate(self.classes_)}
             cols = []
             for code in codes:

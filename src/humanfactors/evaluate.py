@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._args import check_texts
 from .exceptions import InputError, ModelError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -281,6 +282,7 @@ def evaluate(
         precision_recall_fscore_support,
     )
 
+    check_texts(classes, "classes", "evaluate", "a sequence of codes")
     _check_items(y_true, "y_true")
     _check_items(y_pred, "y_pred")
     all_classes = _extend_classes(classes, y_true, y_pred)
@@ -322,7 +324,13 @@ def evaluate(
     }
     p_at_1 = None
     if y_score is not None:
-        scores = np.asarray(y_score, dtype=float)
+        try:
+            scores = np.asarray(y_score, dtype=float)
+        except (TypeError, ValueError):
+            raise InputError(
+                f"y_score: expected an array of numbers of shape ({n}, {len(classes)}), "
+                f"got {type(y_score).__name__}"
+            ) from None
         if scores.ndim != 2 or scores.shape[0] != n or scores.shape[1] != len(classes):
             raise InputError(f"y_score: expected shape ({n}, {len(classes)}), got {scores.shape}")
         p_at_1 = _precision_at_1(yt[:, : len(classes)], scores, yt.sum(axis=1) > 0)
@@ -425,6 +433,8 @@ def evaluate_model(model: Any, texts: Sequence[str], labels: Labels) -> Evaluati
         ``model`` is not a fitted model.
     """
     _check_fitted_model(model)
+    check_texts(texts, "texts", "evaluate_model")
+    _check_items(labels, "labels")
     texts = list(texts)
     if len(texts) != len(labels):
         raise InputError(f"{len(texts)} texts but {len(labels)} label lists")
@@ -516,6 +526,8 @@ def cross_val_proba(
     """
     import numpy as np
 
+    check_texts(texts, "texts", "cross_validate")
+    _check_items(labels, "labels")
     texts = list(texts)
     label_lists = _canonical(estimator, labels, fitted=False)
     n = len(texts)

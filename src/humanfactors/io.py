@@ -948,9 +948,9 @@ def _taxonomy_or_none(taxonomy: str | os.PathLike[str] | Taxonomy | None) -> Tax
         return None
     if isinstance(taxonomy, str) and taxonomy.lower() == "none":
         return None
-    from .taxonomy import Taxonomy, load_taxonomy
+    from .taxonomy import load_taxonomy
 
-    return load_taxonomy(taxonomy if isinstance(taxonomy, Taxonomy | str) else Path(taxonomy))
+    return load_taxonomy(Path(taxonomy) if isinstance(taxonomy, os.PathLike) else taxonomy)
 
 
 def load_labelled(
@@ -1154,7 +1154,15 @@ def write_jsonl(path_or_stream: str | os.PathLike[str] | IO[str], items: Iterabl
     >>> buf.getvalue()
     '{"id":"r1","line":3,"error":"line 3: malformed JSON"}\\n'
     """
+    from ._args import check_texts
+
+    check_texts(items, "items", "write_jsonl", "an iterable of models or dicts")
     if not isinstance(path_or_stream, str | os.PathLike):
+        if not callable(getattr(path_or_stream, "write", None)):
+            raise InputError(
+                "write_jsonl: path_or_stream must be a path, '-' or a text stream, "
+                f"got {type(path_or_stream).__name__}"
+            )
         return _write_lines(path_or_stream, items)
     if str(path_or_stream) == "-":
         return _write_lines(sys.stdout, items)

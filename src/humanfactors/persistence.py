@@ -245,6 +245,10 @@ def save_model(
         ``model`` is not fitted.
     """
     _check_model(model)
+    if metrics is not None and not isinstance(metrics, Mapping):
+        raise InputError(
+            f"save_model: metrics must be a mapping or None, got {type(metrics).__name__}"
+        )
     if format == "pickle":
         payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     elif format == "skops":

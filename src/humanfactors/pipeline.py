@@ -219,6 +219,9 @@ class Analyser:
 
     def analyse_batch(self, records: Sequence[object]) -> list[Analysis]:
         """Analyse several reports at once (the model predicts them in one call)."""
+        from ._args import check_texts
+
+        check_texts(records, "records", "Analyser.analyse_batch", "a list of reports")
         incidents = [_coerce(r) for r in records]
         redactions: list[tuple[RedactionSpan, ...]] = []
         prepared: list[Incident] = []

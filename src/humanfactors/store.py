@@ -444,6 +444,12 @@ class IncidentStore:
         :func:`~humanfactors.analyse_many`) are skipped and counted in the log.
         Either every analysis is stored or, on error, none is.
         """
+        if not isinstance(analyses, Analysis):
+            from ._args import check_texts
+
+            check_texts(
+                analyses, "analyses", "IncidentStore.add", "an Analysis or an iterable of them"
+            )
         items: Iterable[Any] = [analyses] if isinstance(analyses, Analysis) else analyses
         with self._lock:
             self._check_open()
@@ -490,6 +496,10 @@ class IncidentStore:
         For retention limits and erasure requests: nothing of the report stays in the
         tables (SQLite reuses the freed pages; run ``VACUUM`` to shrink the file too).
         """
+        from ._args import check_collection
+
+        who = "IncidentStore.remove"
+        check_collection(incident_ids, "incident_ids", who, "an id or list of ids", allow_str=True)
         ids = [incident_ids] if isinstance(incident_ids, str) else list(incident_ids)
         with self._lock:
             self._check_open()
@@ -852,6 +862,11 @@ class IncidentStore:
 
     def history(self, incident_id: str | None = None) -> list[HistoryEntry]:
         """Every analysis stored, oldest first (of one report when ``incident_id`` is given)."""
+        if incident_id is not None and not isinstance(incident_id, str):
+            raise InputError(
+                "IncidentStore.history: incident_id must be a str or None, "
+                f"got {type(incident_id).__name__}"
+            )
         with self._lock:
             self._check_open()
             sql = (

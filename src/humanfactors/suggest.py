@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._args import check_strings, check_texts
 from .exceptions import InputError, ModelError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -228,7 +229,10 @@ def suggest_next(
     """
     import numpy as np
 
-    texts = list(texts)
+    texts = check_strings(texts, "texts", "suggest_next")
+    if ids is not None:
+        check_texts(ids, "ids", "suggest_next", "a list of report ids")
+    coded_texts = check_strings(coded_texts, "coded_texts", "suggest_next")
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise InputError(f"n must be a positive int, got {n!r}")
     if strategy not in STRATEGIES:

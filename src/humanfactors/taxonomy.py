@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import numbers
+import os
 import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
@@ -29,7 +31,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .exceptions import TaxonomyError, UnknownCodeError
+from .exceptions import InputError, TaxonomyError, UnknownCodeError
 
 __all__ = [
     "Crosswalk",
@@ -95,7 +97,18 @@ class Taxonomy:
         self._factors: dict[str, Factor] = {}
         self._alias: dict[str, str] = {}
         self._children: dict[str | None, list[str]] = {}
-        self._build(list(factors))
+        if isinstance(factors, str | bytes | Mapping) or not isinstance(factors, Iterable):
+            raise InputError(
+                f"Taxonomy: factors must be an iterable of Factor, got {type(factors).__name__}"
+            )
+        factors = list(factors)
+        for f in factors:
+            if not isinstance(f, Factor):
+                raise InputError(
+                    "Taxonomy: factors must be an iterable of Factor; "
+                    f"it holds a {type(f).__name__}"
+                )
+        self._build(factors)
 
     # -- construction -------------------------------------------------------------
     def _fail(self, message: str) -> TaxonomyError:
@@ -161,6 +174,10 @@ class Taxonomy:
     # -- lookups ------------------------------------------------------------------
     def resolve(self, code_or_alias: str) -> str:
         """The canonical code for a code or alias (case-insensitive)."""
+        if not isinstance(code_or_alias, str):
+            raise InputError(
+                f"a code must be a str (a code or an alias), got {type(code_or_alias).__name__}"
+            )
         if code_or_alias in self._factors:
             return code_or_alias
         found = self._alias.get(str(code_or_alias).casefold().strip())
@@ -175,7 +192,9 @@ class Taxonomy:
         return self._factors[self.resolve(code_or_alias)]
 
     def get(self, code_or_alias: str, default: Factor | None = None) -> Factor | None:
-        """The factor for a code or alias, or ``default``."""
+        """The factor for a code or alias, or ``default`` (also for a value that is not a str)."""
+        if not isinstance(code_or_alias, str):
+            return default
         try:
             return self[code_or_alias]
         except UnknownCodeError:
@@ -263,6 +282,10 @@ class Taxonomy:
 
         A code above that level is returned as is.
         """
+        if isinstance(level, bool) or not isinstance(level, numbers.Integral):
+            raise InputError(
+                f"Taxonomy.at_level: level must be an integer, got {type(level).__name__}"
+            )
         if level < 1:
             raise ValueError(f"level must be >= 1, got {level}")
         chain = [self.resolve(code), *self.ancestors(code)]
@@ -382,6 +405,11 @@ def load_taxonomy(name_or_path: str | Path | Taxonomy | None = None) -> Taxonomy
         return name_or_path
     if name_or_path is None:
         name_or_path = DEFAULT_TAXONOMY
+    if not isinstance(name_or_path, str | os.PathLike):
+        raise InputError(
+            "taxonomy must be a built-in name, the path of a .toml file or a Taxonomy, "
+            f"got {type(name_or_path).__name__}"
+        )
     if isinstance(name_or_path, str) and name_or_path in list_taxonomies():
         return _load_builtin(name_or_path)
     path = Path(name_or_path)
@@ -478,6 +506,13 @@ class Crosswalk:
         canonical = self.source.resolve(code)
         if isinstance(relations, str):  # one relation, not its letters
             relations = (relations,)
+        if relations is not None and (
+            isinstance(relations, bytes) or not isinstance(relations, Iterable)
+        ):
+            raise InputError(
+                "Crosswalk.map: relations must be a relation name, an iterable of them or None, "
+                f"got {type(relations).__name__}"
+            )
         allowed = set(relations) if relations is not None else None
         return tuple(
             m.target
@@ -511,6 +546,12 @@ def load_crosswalk(source: str | Taxonomy, target: str | Taxonomy) -> Crosswalk:
     >>> load_crosswalk("asrs", "safeguarding").map("Distraction")
     ('CF.IND.DISTRACTION',)
     """
+    for name, value in (("source", source), ("target", target)):
+        if not isinstance(value, str | os.PathLike | Taxonomy):
+            raise InputError(
+                f"load_crosswalk: {name} must be a taxonomy name or a Taxonomy, "
+                f"got {type(value).__name__}"
+            )
     src, tgt = load_taxonomy(source), load_taxonomy(target)
     folder = _builtin_dir() / "crosswalks"
     for a, b, flip in ((src, tgt, False), (tgt, src, True)):

@@ -50,6 +50,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Unpack
 
+from ._args import check_collection, check_number, check_texts
 from .exceptions import InputError, require
 from .models import Analysis, RecordError
 from .store import IncidentStore, QueryFilters
@@ -350,6 +351,8 @@ def _opened(source: ThemeSource) -> Iterator[IncidentStore]:
         return
     if isinstance(source, Analysis):
         source = [source]
+    what = "an IncidentStore, a path, or an iterable of Analysis"
+    check_texts(source, "source", "themes", what)
     with IncidentStore(":memory:") as store:
         store.add(source)
         yield store
@@ -650,6 +653,7 @@ def frequencies(
     """
     import numpy as np
 
+    check_number(confidence, "confidence", "frequencies")
     code_prefix, rest = _split_filters(dict(filters))
     with _opened(source) as store:
         tax = _taxonomy(store)
@@ -708,6 +712,7 @@ def cooccurrence(
     import numpy as np
     from scipy.stats import hypergeom
 
+    check_number(min_count, "min_count", "cooccurrence", integer=True)
     code_prefix, rest = _split_filters(dict(filters))
     with _opened(source) as store:
         data = _load(store, rest, code_prefix=code_prefix, level=level)
@@ -850,6 +855,12 @@ def emerging_themes(
     import numpy as np
     from scipy.stats import hypergeom
 
+    who = "emerging_themes"
+    check_number(window_days, "window_days", who, integer=True)
+    if baseline_days is not None:
+        check_number(baseline_days, "baseline_days", who, integer=True)
+    check_number(alpha, "alpha", who)
+    check_number(min_count, "min_count", who, integer=True)
     if window_days < 1:
         raise InputError(f"window_days must be at least 1, got {window_days}")
     if baseline_days is not None and baseline_days < 1:
@@ -957,6 +968,10 @@ def compare(
     import numpy as np
     from scipy.stats import chi2_contingency
 
+    check_number(confidence, "confidence", "compare")
+    check_number(min_reports, "min_reports", "compare", integer=True)
+    if groups is not None:
+        check_collection(groups, "groups", "compare", "a list of group names")
     if by in PERIODS:
         raise InputError(
             f"compare groups by an incident field, not a period; use frequencies(by={by!r})"

@@ -70,6 +70,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sklearn.base import BaseEstimator
 
+from ._args import check_number, check_strings, check_texts
 from .exceptions import InputError, ModelError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -233,7 +234,9 @@ class LabelModel(BaseEstimator):  # type: ignore[misc]
         self
         """
         rs = self._ruleset()
-        texts = list(texts)
+        texts = check_strings(texts, "texts", "LabelModel.fit", "a list of texts or Incidents")
+        if y is not None:
+            check_texts(y, "y", "LabelModel.fit", "a list with each report's codes or None")
         if y is not None and rs.taxonomy is not None:
             y = _resolve_rows(y, rs.taxonomy)
         votes = rs.vote_matrix(texts)
@@ -457,12 +460,15 @@ class LabelModel(BaseEstimator):  # type: ignore[misc]
                 "LabelModel: the rules changed since fitting "
                 f"({len(rs.rule_ids)} rules now, {len(self.rule_ids_)} when fitted); refit"
             )
-        return self.predict_proba_votes(rs.vote_matrix(list(texts)))
+        who = "LabelModel.predict_proba"
+        texts = check_strings(texts, "texts", who, "a list of texts or Incidents")
+        return self.predict_proba_votes(rs.vote_matrix(texts))
 
     def predict(self, texts: Sequence[str | Incident], *, threshold: float = 0.5) -> NDArray[Any]:
         """0/1 indicator matrix over :attr:`classes_`: posterior at or above ``threshold``."""
         import numpy as np
 
+        check_number(threshold, "threshold", "LabelModel.predict")
         return (self.predict_proba(texts) >= threshold).astype(np.int8)
 
     def predict_codes(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import numbers
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -288,9 +289,15 @@ class Redactor:
         threshold: float = 0.4,
         pseudonym_length: int = 8,
     ) -> None:
+        _check_iterable(recognizers, "recognizers", "a sequence of Recognizer", none=True)
+        _check_iterable(allow, "allow", "a string or an iterable of strings")
+        _check_iterable(deny, "deny", "a string, an iterable of strings or a mapping")
+        _check_iterable(entities, "entities", "a string or an iterable of strings", none=True)
         self.recognizers = list(default_recognizers() if recognizers is None else recognizers)
         # a single string is one term (or entity), not its letters
         self.allow = (allow,) if isinstance(allow, str) else tuple(allow)
+        if any(not isinstance(a, str) for a in self.allow):
+            raise RedactionError("Redactor(allow=...) terms must be strings")
         if isinstance(deny, str):
             deny = (deny,)
         self.deny = dict(deny) if isinstance(deny, Mapping) else {t: "CUSTOM" for t in deny}
@@ -330,7 +337,7 @@ class Redactor:
         for term, entity in self.deny.items():
             if not isinstance(term, str) or not term.strip():
                 raise RedactionError("Redactor(deny=...) terms must be non-empty strings")
-            if not re.fullmatch(r"[A-Z][A-Z0-9_]*", entity):
+            if not isinstance(entity, str) or not re.fullmatch(r"[A-Z][A-Z0-9_]*", entity):
                 raise RedactionError(
                     f"Redactor(deny=...) entity must be upper case like 'PERSON', got {entity!r}"
                 )
@@ -351,6 +358,12 @@ class Redactor:
             not isinstance(self.pseudonym_key, bytes) or len(self.pseudonym_key) < 16
         ):
             raise RedactionError("Redactor(pseudonym_key=...) must be bytes of length 16 or more")
+        for name in ("threshold", "pseudonym_length"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise RedactionError(
+                    f"Redactor({name}=...) must be a number, got {type(value).__name__}"
+                )
         if not 0.0 <= self.threshold <= 1.0:
             raise RedactionError(f"Redactor(threshold=...) must be in [0, 1], got {self.threshold}")
         if not 4 <= self.pseudonym_length <= 32:
@@ -559,11 +572,24 @@ class Redactor:
         """
         from ..models import Incident
 
+        if not isinstance(incident, Incident):
+            raise RedactionError(
+                f"Redactor.redact_incident: incident must be an Incident, got "
+                f"{type(incident).__name__}; use redact() for a text"
+            )
         result = self.redact(incident.narrative)
         fields: dict[str, Any] = {
             name: getattr(incident, name) for name in Incident.model_fields if name != "narrative"
         }
         return Incident(narrative=result.text, **fields), result
+
+
+def _check_iterable(value: object, name: str, what: str, *, none: bool = False) -> None:
+    if value is None and none:
+        return
+    if value is None or isinstance(value, bytes | bytearray) or not isinstance(value, Iterable):
+        shown = "None" if value is None else type(value).__name__
+        raise RedactionError(f"Redactor({name}=...) must be {what}, got {shown}")
 
 
 def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
