@@ -1382,11 +1382,14 @@ def _negated(
     cue = None
     for found in _NEG_CLAUSE.finditer(before):
         cue = found  # the last clause-wide cue before the match
-    if cue is not None and not _CUE_BREAK.search(before, cue.end()):
-        # "rather than" and "instead of" set aside only their own phrase: after a comma
-        # the main clause goes on ("Instead of waiting, she did what she had never done")
-        if not (_CONTRAST_CUE.fullmatch(cue.group()) and "," in before[cue.end() :]):
-            return True
+    # "rather than" and "instead of" set aside only their own phrase: after a comma the
+    # main clause goes on ("Instead of waiting, she did what she had never done")
+    if (
+        cue is not None
+        and not _CUE_BREAK.search(before, cue.end())
+        and not (_CONTRAST_CUE.fullmatch(cue.group()) and "," in before[cue.end() :])
+    ):
+        return True
     return _NEG_AFTER.match(text[end : min(s_end, end + 80)]) is not None
 
 
