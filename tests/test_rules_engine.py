@@ -168,6 +168,11 @@ def test_default_refuses_unknown_taxonomy() -> None:
         ("Instead of waiting for the manager, I forgot the letter.", True),
         ("Rather than phoning, the worker was distracted by emails.", True),
         ("There was no evidence, in the records, that I forgot.", False),
+        # a semicolon, colon or dash just before the match ends the clause too
+        ("No reply; forgot to send the letter.", True),
+        ("Not today: forgot the letter again.", True),
+        ("No reply – forgot the letter.", True),
+        ("No reply, forgot the letter.", False),
     ],
 )
 def test_negation_scope(text: str, fires: bool) -> None:

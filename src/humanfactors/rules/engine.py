@@ -1306,7 +1306,7 @@ def _judge(
         return None
     # the tokens of the sentence before the match, and of the match itself
     i, j = seg.token_range(s_start, start)
-    clause = _clause_tokens(seg, i, j, _HEDGE_WINDOW)
+    clause = _clause_tokens(seg, i, j, _HEDGE_WINDOW, start)
     hedged = _hedged(clause, text, start, s_end)
     inside = seg.tokens[j : seg.token_range(start, end)[1]]
     if rule.negatable and (
@@ -1331,21 +1331,24 @@ def _judge(
     return RuleMatch(rule.id, rule.code, start, end, round(confidence, 4), hedged, phrase)
 
 
-def _clause_tokens(seg: Segmented, i: int, j: int, window: int) -> tuple[str, ...]:
-    """Up to ``window`` of the tokens ``i..j`` (those of a sentence before a match) that
-    are in the match's clause, nearest last.
+def _clause_tokens(
+    seg: Segmented, i: int, j: int, window: int, start: int
+) -> tuple[str, ...]:
+    """Up to ``window`` of the tokens ``i..j`` (those of a sentence before a match at
+    ``start``) that are in the match's clause, nearest last.
 
     The result for a smaller window is the end of this one: the clause punctuation
     nearest the match is found first either way.
     """
     lo = max(i, j - window)
     toks = seg.tokens[lo:j]
-    # a semicolon, colon or dash between tokens ends the clause
+    # a semicolon, colon or dash between tokens ends the clause, and so does one between
+    # the last of them and the match ("No reply; curtains drawn")
     text = seg.text
     ends = seg.token_ends
     starts = seg.token_starts
-    for k in range(j - 1, lo, -1):
-        gap = text[ends[k - 1] : starts[k]]
+    for k in range(j, lo, -1):
+        gap = text[ends[k - 1] : starts[k] if k < j else start]
         if gap != " " and any(ch in gap for ch in ";:–—()"):
             return toks[k - lo :]
     return toks
