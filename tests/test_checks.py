@@ -173,7 +173,8 @@ def test_incident_fields_and_near_miss_recovery() -> None:
 def test_issues_come_in_code_order_and_refuse_other_types() -> None:
     got = codes("The SW failed to visit. In hindsight it was obvious.")
     assert got == sorted(got, key=CHECK_CODES.index)
-    with pytest.raises(TypeError):
+    refused = r"^check: text_or_incident must be a str or an Incident, got int$"
+    with pytest.raises(TypeError, match=refused):
         check(3)  # type: ignore[arg-type]
 
 

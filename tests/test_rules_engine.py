@@ -223,8 +223,17 @@ def test_findings_have_exact_evidence_and_explanations() -> None:
 def test_apply_accepts_incidents_and_refuses_other_types() -> None:
     inc = Incident.from_text("I forgot the strategy discussion.")
     assert [f.code for f in _small().apply(inc)] == ["ERR.LAPSE"]
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"^RuleSet.apply: text_or_incident .* got int$"):
         _small().apply(42)  # type: ignore[arg-type]
+    # in a batch, the message names the item, never its value
+    with pytest.raises(TypeError, match=r"^RuleSet.code_scores: texts\[1\] .* got bytes$"):
+        _small().code_scores(["I forgot.", b"secret name"])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"^RuleSet.vote_matrix: texts\[0\] .* got None$"):
+        _small().vote_matrix([None])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"^RuleSet.analyse_coverage: texts\[1\] .* got int$"):
+        _small().analyse_coverage(["I forgot.", 7])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"^Rule: text must be .* got int$"):
+        next(iter(_small()))(3)  # type: ignore[arg-type]
 
 
 def test_requires_unless_boost_dampen() -> None:

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
+from .._args import kind
 from ..models import EventType, Evidence, Incident, QualityIssue, Severity
 from ..taxonomy import Taxonomy
 from ._text import segment
@@ -313,7 +314,9 @@ def check(
     elif isinstance(text_or_incident, str):
         text = text_or_incident
     else:
-        raise TypeError(f"expected a str or an Incident, got {type(text_or_incident).__name__}")
+        raise TypeError(
+            f"check: text_or_incident must be a str or an Incident, got {kind(text_or_incident)}"
+        )
     if taxonomy is not None and not isinstance(taxonomy, Taxonomy):
         from ..taxonomy import load_taxonomy
 

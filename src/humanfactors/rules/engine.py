@@ -34,6 +34,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from .._args import kind
 from ..exceptions import InputError, RuleError, UnknownCodeError
 from ..models import Evidence, Finding, Incident, Source
 from ..taxonomy import Taxonomy, load_taxonomy
@@ -301,7 +302,7 @@ class Rule:
 
     def __call__(self, text: str | Incident) -> list[RuleMatch]:
         """The matches of this rule alone in ``text`` (after negation and hedging)."""
-        return _Matcher((self,)).matches(_narrative(text), Counter())
+        return _Matcher((self,)).matches(_narrative(text, "Rule", "text"), Counter())
 
     def with_code(self, code: str) -> Rule:
         """A copy of the rule voting for ``code`` (after resolving an alias)."""
@@ -328,12 +329,14 @@ class Rule:
         )
 
 
-def _narrative(text: str | Incident) -> str:
+def _narrative(text: str | Incident, who: str = "apply", name: str = "text_or_incident") -> str:
+    """The narrative of a text or incident; anything else is a TypeError naming the
+    function and argument (``who``, ``name``) and the type given, never its value."""
     if isinstance(text, str):
         return text
     if isinstance(text, Incident):
         return text.narrative
-    raise TypeError(f"expected a str or an Incident, got {type(text).__name__}")
+    raise TypeError(f"{who}: {name} must be a str or an Incident, got {kind(text)}")
 
 
 # -- matching ------------------------------------------------------------------------
@@ -1687,7 +1690,7 @@ class RuleSet:
         self, text_or_incident: str | Incident, *, codes: Collection[str] | None = None
     ) -> list[RuleMatch]:
         """Every individual rule match, in text order (only rules for ``codes``, if given)."""
-        text = _narrative(text_or_incident)
+        text = _narrative(text_or_incident, "RuleSet.matches")
         matcher = self._get_matcher()
         return matcher.matches(text, self.faults, allowed=matcher.allowed(codes))
 
@@ -1707,7 +1710,7 @@ class RuleSet:
         :func:`humanfactors.analyse` does this for codes the model finds implausible in a
         report.
         """
-        text = _narrative(text_or_incident)
+        text = _narrative(text_or_incident, "RuleSet.apply")
         matcher = self._get_matcher()
         matches = matcher.matches(text, self.faults, allowed=matcher.allowed(codes))
         by_code: dict[str, list[RuleMatch]] = {}
@@ -1734,9 +1737,10 @@ class RuleSet:
         col = {c: j for j, c in enumerate(codes)}
         matcher = self._get_matcher()
         rows = []
-        for t in texts:
+        for k, t in enumerate(texts):
             row = np.zeros(len(codes), dtype=np.float64)
-            for m in matcher.matches(_narrative(t), self.faults):
+            text = _narrative(t, "RuleSet.code_scores", f"texts[{k}]")
+            for m in matcher.matches(text, self.faults):
                 j = col[m.code]
                 if m.confidence > row[j]:
                     row[j] = m.confidence
@@ -1757,9 +1761,10 @@ class RuleSet:
         col = {r: j for j, r in enumerate(ids)}
         matcher = self._get_matcher()
         rows = []
-        for t in texts:
+        for k, t in enumerate(texts):
             row = np.zeros(len(ids), dtype=np.int8)
-            for m in matcher.matches(_narrative(t), self.faults):
+            text = _narrative(t, "RuleSet.vote_matrix", f"texts[{k}]")
+            for m in matcher.matches(text, self.faults):
                 row[col[m.rule_id]] = 1
             rows.append(row)
         if not rows:
@@ -1806,7 +1811,9 @@ class RuleSet:
         any_fired = 0
         for n_idx, t in enumerate(texts):
             n += 1
-            ms = matcher.matches(_narrative(t), self.faults)
+            ms = matcher.matches(
+                _narrative(t, "RuleSet.analyse_coverage", f"texts[{n_idx}]"), self.faults
+            )
             here = {m.rule_id for m in ms}
             if here:
                 any_fired += 1
