@@ -4,6 +4,7 @@ Run from the repository root::
 
     python benchmarks/bench_rules.py            # everything
     python benchmarks/bench_rules.py --quick    # speed only
+    python benchmarks/bench_rules.py --stages   # time per report of each stage of apply
 
 Figures printed:
 
@@ -160,6 +161,58 @@ def speed() -> None:
     )
 
 
+def stages() -> None:
+    """Where a safeguarding report's time goes, stage by stage (ms per report, CPU).
+
+    Each stage is timed alone on the same 400 reports (best of five): segmenting into
+    sentences and tokens; finding raw phrase and regex matches (the candidates); judging
+    them (sentence bounds, context words, negation, hedging); and turning matches into
+    findings. The last line gives the throughput ``apply`` would have if finding the
+    candidates cost nothing: an upper bound for any faster matcher that keeps the rest.
+    """
+    from humanfactors.rules import RuleSet
+    from humanfactors.rules._text import segment
+
+    rules = RuleSet.default("safeguarding")
+    texts = chunks([t for t, _ in corpus_reports()], 1500, 400)
+    for t in texts:
+        rules.apply(t)
+    matcher = rules._get_matcher()
+    segs = [segment(t) for t in texts]
+    faults: Counter[str] = Counter()
+
+    def per_report(fn) -> float:  # type: ignore[no-untyped-def]
+        best = float("inf")
+        for _ in range(5):
+            cpu = time.process_time()
+            fn()
+            best = min(best, time.process_time() - cpu)
+        return 1000 * best / len(texts)
+
+    t_seg = per_report(lambda: [segment(t) for t in texts])
+    t_cand = per_report(lambda: [list(matcher.candidates(s)) for s in segs])
+    t_match = per_report(lambda: [matcher.matches(s.text, faults, s) for s in segs])
+    t_apply = per_report(lambda: [rules.apply(t) for t in texts])
+    n_cand = sum(len(list(matcher.candidates(s))) for s in segs) / len(segs)
+    n_match = sum(len(matcher.matches(s.text, faults, s)) for s in segs) / len(segs)
+    n_find = sum(len(rules.apply(t)) for t in texts) / len(texts)
+    t_judge = t_match - t_cand
+    t_find = t_apply - t_match - t_seg
+    print(f"stages, safeguarding, {len(texts)} reports of 1,500 chars (ms per report, CPU):")
+    print(f"  segment (sentences, tokens)       {t_seg:.3f}")
+    print(f"  candidates (raw matches)          {t_cand:.3f}  ({n_cand:.1f} a report)")
+    print(
+        f"  judge (context, negation, hedge)  {t_judge:.3f}  ({n_match:.1f} matches kept; "
+        f"{1000 * t_judge / max(n_cand, 1e-9):.0f} us a candidate)"
+    )
+    print(f"  findings                          {t_find:.3f}  ({n_find:.1f} a report)")
+    print(f"  apply                             {t_apply:.3f}  ({1000 / t_apply:,.0f}/s)")
+    print(
+        f"  apply if candidates cost nothing  {t_apply - t_cand:.3f}  "
+        f"({1000 / (t_apply - t_cand):,.0f}/s)"
+    )
+
+
 def adversarial() -> None:
     from humanfactors.rules import RuleSet, check
 
@@ -313,7 +366,15 @@ def main() -> None:
         action="store_true",
         help="only precision / recall on the labelled sentences (tune, studied and held-out files)",
     )
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="only the time per safeguarding report of each stage of apply",
+    )
     args = parser.parse_args()
+    if args.stages:
+        stages()
+        return
     if args.sentences:
         sentences()
         return
