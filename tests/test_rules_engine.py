@@ -82,6 +82,21 @@ def test_segment_keeps_abbreviations_and_splits_sentences() -> None:
     assert sentences == ["I forgot.", "Dr. Khan rang me.", "J. Smith said so!", "Done"]
 
 
+@pytest.mark.parametrize(
+    "text, sentences",
+    [
+        ("We met at 9 a.m. and I forgot the letter.", 1),
+        ("We met at 4 P.M. on Monday.", 1),
+        ("We met at 9 a.m. The letter was lost.", 2),
+        ("It was 9 a.m.", 1),
+        ("It was 9 a.m.\nand then", 2),
+    ],
+)
+def test_a_time_ends_a_sentence_only_before_a_capital(text: str, sentences: int) -> None:
+    assert len(segment(text).sentence_starts) == sentences
+
+
+
 # -- rules ----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "kwargs, message",

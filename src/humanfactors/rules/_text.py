@@ -67,6 +67,11 @@ _ABBREVIATIONS = frozenset(
     ]
 )
 
+# Words after which a full stop ends a sentence only before a capital ("at 9 a.m. and
+# then" goes on; "at 9 a.m. The worker" does not).
+_TIMES = frozenset(["a.m", "p.m"])
+_LOWER_NEXT = re.compile(r"\s+[a-z]")
+
 # Between two words of a phrase: spaces, a hyphen or slash, or an apostrophe-s boundary.
 # A plural possessive's apostrophe may end a word ("the parents' views"), and a quotation
 # may open or close between words: reviews quote what was written ("recorded as a
@@ -113,11 +118,14 @@ def sentence_spans(text: str) -> tuple[list[int], list[int]]:
     ends: list[int] = []
     for m in _BOUNDARY_SCAN.finditer(text):
         if m.group() != "\n":
-            # "Dr." or an initial such as "J." does not end a sentence.
+            # "Dr." or an initial such as "J." does not end a sentence, nor does "a.m."
+            # before a word in lower case.
             k = m.start()
             before = _WORD_BEFORE.search(text, max(0, k - 12), k)
             word = text[before.start() if before is not None else k : k]
             if word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper()):
+                continue
+            if word.lower() in _TIMES and _LOWER_NEXT.match(text, m.end()):
                 continue
         ends.append(m.end())
         starts.append(m.end())
