@@ -23,6 +23,14 @@ def addresses(text: str) -> list[str]:
         ("at 3 Mill Lane, Truro TR1 2XX.", ["3 Mill Lane, Truro"]),
         ("Flat 2, Mill House, 14 Canal Street", ["Flat 2, Mill House, 14 Canal Street"]),
         ("She lives on Kestrel Road now.", ["Kestrel Road"]),
+        # a building name, then a street (with or without a house number before it)
+        ("moved to Ashdown House, Pelham Road last year", ["Ashdown House, Pelham Road"]),
+        ("at 12 Bramble Court, Tenter Street on Monday", ["12 Bramble Court, Tenter Street"]),
+        ("Harcourt Lodge, 9 Mill Lane, was visited.", ["Harcourt Lodge, 9 Mill Lane"]),
+        # Welsh streets: the street word comes first
+        ("lives at 22 Ffordd yr Eglwys, Bangor, LL57 2PX.", ["22 Ffordd yr Eglwys, Bangor"]),
+        ("moved to 3 Stryd Fawr in May", ["3 Stryd Fawr"]),
+        ("She lives on Heol y Nant now.", ["Heol y Nant"]),
     ],
 )
 def test_addresses_found(text: str, expected: list[str]) -> None:

@@ -73,6 +73,47 @@ def test_kept(text: str) -> None:
     assert names(text) == []
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # a hyphenated given name with a part too short to be a name alone
+        ("The childminder said Billie-Jo was tired.", ["Billie-Jo"]),
+        ("We saw Mary-Jo and her brother at the clinic.", ["Mary-Jo"]),
+        ("Lacey-Jo's key worker rang back.", ["Lacey-Jo"]),
+        # a name just inside quotation marks
+        ("The taxi log said 'Declan not collected' at 4pm.", ["Declan"]),
+        ("Staff wrote 'Kirsty upset again' in the diary.", ["Kirsty"]),
+        # given names of communities the locale lists lack (once read as English words)
+        ("Deepak is 6 and lives with his aunt.", ["Deepak"]),
+        ("The school said that Shamima was often late.", ["Shamima"]),
+        ("I spoke to her father, Marwan, by phone.", ["Marwan"]),
+        ("The plan was shared with Branwen Pryce and the GP.", ["Branwen Pryce"]),
+        ("I sent the parenting assessment for Sanjay Okafor to the court.", ["Sanjay Okafor"]),
+        ("Warsame's uncle collected him.", ["Warsame"]),
+    ],
+)
+def test_names_found_missed_before(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Ruby-coloured folder and the follow-up letter were sent.",
+        "The X-ray and the check-in were booked.",
+        "She said 'Please call back' and hung up.",
+        "The 'Early Help' offer was declined.",
+    ],
+)
+def test_kept_beside_those_signals(text: str) -> None:
+    assert names(text) == []
+
+
+def test_name_before_a_street_word_is_an_address() -> None:
+    spans = Redactor().redact("They met at 12 Bramble Court, Victoria Street on Monday.").spans
+    assert [(s.entity, s.start, s.end) for s in spans] == [("ADDRESS", 12, 45)]
+
+
 def test_explanations_name_the_signal() -> None:
     dets = Redactor(recognizers=[PersonRecognizer()]).analyze("Mum (Kirsty) met Mrs Hakimi.")
     assert ["role" in dets[0].explanation, "title" in dets[1].explanation] == [True, True]

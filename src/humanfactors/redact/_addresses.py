@@ -24,7 +24,13 @@ _NOT_ORG = (
     r"(?!(?:Family|Crown|Magistrates'?|Youth|County|Civil|Combined|Coroner['’]?s|High|Supreme"
     r"|Appeal)\s+Court\b)"
 )
-_STREET = rf"{_NOT_ORG}(?:{_CAPWORD}\s+){{1,3}}{_SUFFIX}"
+# Welsh streets put the street word first: "Heol y Felin", "Ffordd yr Eglwys", "Stryd Fawr"
+_WELSH_WORD = r"(?:Heol|Ffordd|Stryd|Lôn|Lon|Rhodfa|Cilgant|Teras|Clos|Llys|Cwrt|Rhes|Gerddi)"
+_WELSH_STREET = (
+    rf"{_WELSH_WORD}(?:\s+(?:(?:y|yr|['’]r|ar|o)\s+)?{_CAPWORD}){{1,3}}"
+    r"(?![\w'’])"
+)
+_STREET = rf"(?:{_NOT_ORG}(?:{_CAPWORD}\s+){{1,3}}{_SUFFIX}|{_WELSH_STREET})"
 _NUMBER = r"\d{1,4}[A-Za-z]?(?:\s?[-–]\s?\d{1,4}[A-Za-z]?)?"
 _FLAT = (
     r"(?:Flat|Apartment|Apt\.?|Unit|Room|Maisonette|Studio|Bedsit|Plot)"
@@ -39,8 +45,10 @@ _TOWN = (
 
 
 # Words one of which every match of a pattern contains (a fast test before the regex).
-_SUFFIX_WORDS = tuple(
-    w.rstrip("?").rstrip("s") if w.endswith("?") else w for w in _SUFFIX[3:-3].split("|")
+_WELSH_WORDS = tuple(_WELSH_WORD[3:-1].split("|"))
+_SUFFIX_WORDS = (
+    *(w.rstrip("?").rstrip("s") if w.endswith("?") else w for w in _SUFFIX[3:-3].split("|")),
+    *_WELSH_WORDS,
 )
 _BUILDING_WORDS = tuple(_BUILDING[3:-3].split("|"))
 _FLAT_WORDS = ("Flat", "Apartment", "Apt", "Unit", "Room", "Maisonette", "Studio", "Bedsit", "Plot")
@@ -65,8 +73,9 @@ _GENERIC_STREETS = frozenset({"High", "Main", "Market", "Church", "Back", "Front
 class AddressRecognizer(PatternRecognizer):
     """UK street addresses: flat and house numbers, named buildings and streets.
 
-    "Flat 4, Cobden Court", "Flat 3, 41 Tanner Row", "18 Coleridge Close" and "14a High
-    Street" are redacted up to the street; the town stays (places are kept for learning).
+    "Flat 4, Cobden Court", "Flat 3, 41 Tanner Row", "18 Coleridge Close", "14a High
+    Street", "Marlowe House, Kestrel Road" and "5 Heol y Felin" (a Welsh street word comes
+    first) are redacted up to the street; the town stays (places are kept for learning).
     A street name without a number ("lives on Kestrel Road") is redacted at a lower score.
     """
 
@@ -81,7 +90,8 @@ class AddressRecognizer(PatternRecognizer):
         ),
         Pattern(
             "building_street",
-            rf"\b{_BUILDING_NAME},?\s+{_NUMBER}?,?\s*{_STREET}",
+            rf"(?:(?<![\w£$€.,/:]){_NUMBER},?\s+)?\b{_BUILDING_NAME},?\s+(?:{_NUMBER},?\s+)?"
+            rf"{_STREET}{_TOWN}",
             0.8,
             needs=_BUILDING_WORDS,
         ),
@@ -97,6 +107,12 @@ class AddressRecognizer(PatternRecognizer):
             r"(?:Road|Street|Avenue|Lane|Close|Drive|Crescent|Grove|Terrace|Gardens|Mews|Rise)\b",
             0.5,
             needs=_STREET_WORDS,
+        ),
+        Pattern(
+            "welsh_street",
+            rf"(?<![\w]){_WELSH_STREET}",
+            0.5,
+            needs=_WELSH_WORDS,
         ),
     )
     context = (

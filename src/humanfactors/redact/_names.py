@@ -93,10 +93,18 @@ _ROLE_AFTER = re.compile(
 
 
 _NEXT_LOWER = re.compile(r" [a-z]")
+# Street words that are not surnames: a run ending in one is a street ("Albion Street"),
+# left to the address recogniser when it finds one there.
+_STREET_WORDS = frozenset(
+    {"Road", "Street", "Avenue", "Close", "Drive", "Crescent", "Terrace", "Gardens", "Mews"}
+)
 _UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽА-ЯΑ-Ω"
 _WORD_TAIL = r"[^\W\d_]*(?:['’][^\W\d_]+)*(?:-[^\W\d_]+(?:['’][^\W\d_]+)*)*"
 # a capitalised token: the class comes first so that the scan is fast; then not mid-word
-_CAP_TOKEN = re.compile(rf"[{_UPPER}](?<![^\W\d_][{_UPPER}])(?<!['’\-][{_UPPER}])" + _WORD_TAIL)
+# (an apostrophe or hyphen before it counts only after a letter: "O'Brien", not "'Owen")
+_CAP_TOKEN = re.compile(
+    rf"[{_UPPER}](?<![^\W\d_][{_UPPER}])(?<![^\W\d_]['’\-][{_UPPER}])" + _WORD_TAIL
+)
 # (the first character class comes first, the word-start check after it: a fast scan)
 _LOWER_TOKEN = re.compile(
     r"[a-zß-öø-ÿ](?<![^\W\d_'’\-][a-zß-öø-ÿ])[^\W\d_]*(?:['’]s)?(?![^\W\d_'’\-])"
@@ -121,7 +129,8 @@ def _starts_sentence(text: str, start: int) -> bool:
     c = text[j - 1]
     if c in _SENTENCE_CHARS:
         return True
-    return c in "-–" and (j == 1 or text[j - 2] in " \t\n")
+    # a dash or an opening single quote at the start of a line or after a space
+    return c in "-–'‘" and (j == 1 or text[j - 2] in " \t\n(")
 
 
 def _start(m: re.Match[str]) -> int:
@@ -216,6 +225,16 @@ class PersonRecognizer(Recognizer):
         return toks
 
     @staticmethod
+    def _short(key: str, lex: Lexicon) -> bool:
+        """Too short to be taken as a name alone ("Jo", "Al", "Amy" when frequent)."""
+        return len(key) <= 2 or (len(key) == 3 and key in lex.frequent)
+
+    @classmethod
+    def _short_name(cls, key: str, lex: Lexicon) -> bool:
+        """A given name too short to stand alone that is no English word ("Jo", not "Red")."""
+        return key in lex.first and key not in lex.common and cls._short(key, lex)
+
+    @staticmethod
     def _parts(key: str) -> list[str]:
         return [p for p in re.split(r"-", key) if p]
 
@@ -228,6 +247,12 @@ class PersonRecognizer(Recognizer):
             if parts[0] in PREFIXES or parts[-1] in PREFIXES:
                 return "word"
             kinds = [self._kind(p, lex) for p in parts]
+            if sum(p in lex.first for p in parts) >= 2:
+                # a given name too short to stand alone is a name beside another ("Ruby-Jo")
+                kinds = [
+                    "strong" if k == "word" and self._short_name(p, lex) else k
+                    for p, k in zip(parts, kinds, strict=True)
+                ]
             if "word" in kinds:
                 return "word"  # "Ruby-coloured", "Follow-Up"
             if all(p in lex.first or p in lex.last for p in parts):
@@ -240,7 +265,7 @@ class PersonRecognizer(Recognizer):
                 return "strong"  # two capitalised halves, one unknown: a double-barrelled name
             return "weak"
         plain = key.replace("’", "'")
-        if len(plain) <= 2 or (len(plain) == 3 and plain in lex.frequent):
+        if self._short(plain, lex):
             return "word"
         named = plain in lex.first or plain in lex.last
         if plain in lex.places and not (plain in NAME_PLACES and plain in lex.first):
@@ -441,6 +466,10 @@ class PersonRecognizer(Recognizer):
             return
         first = toks[a]
         upper = all(toks[k].shape == "upper" for k in range(a, b))
+        if b - a >= 2 and toks[b - 1].word in _STREET_WORDS and any(k in namey for k in kinds):
+            # still redacted, but an address found over it names the entity
+            taken.append((a, b, 0.45, "name word before a street word"))
+            return
         if upper and b - a == 1 and len(first.word) <= 4:
             return  # a short word in capitals is far more often an acronym
         if all(len(toks[k].word) == 1 for k in range(a, b)):
