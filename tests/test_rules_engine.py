@@ -707,3 +707,18 @@ def test_a_regex_is_not_cancelled_by_its_own_negation() -> None:
     assert rs.apply("No one had seen the child since May.")
     # a negation before the match still governs it
     assert rs.apply("It is not true that no one had seen the child.") == []
+
+
+@pytest.mark.parametrize(
+    "pattern, fires",
+    [
+        # the phrase has "was" and "not": "wasn't" in a gap is its own, not a negation
+        ("(alert) ~3 (was|were)? ~2 (not)? ~1 (visible)", True),
+        # without "not" the contraction is a negation the phrase did not write
+        ("(alert) ~3 (was|were)? ~1 (visible)", False),
+    ],
+)
+def test_a_contraction_of_a_phrase_word_and_not(pattern: str, fires: bool) -> None:
+    rs = RuleSet([Rule(id="t.alert", code="CF.ENV.RECORDING_IT", patterns=(pattern,))])
+    assert bool(rs.apply("The alert possibly wasn't visible on the system.")) is fires
+    assert bool(rs.apply("The alert wasn't visible.")) is fires

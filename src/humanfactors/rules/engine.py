@@ -1428,7 +1428,12 @@ def _inside(toks: tuple[str, ...], phrase: str, words: frozenset[str]) -> bool:
     if not hits:
         return False
     vocab = _vocabulary(phrase)
-    return any(t not in vocab for t in hits)
+    # a contraction of a phrase word and "not" is the phrase's own when it has "not"
+    # too: "(was|were) ~2 (not)? ~2 (visible)" wrote "wasn't visible" as well
+    return any(
+        t not in vocab and not (t.endswith("n't") and "not" in vocab and t[:-3] in vocab)
+        for t in hits
+    )
 
 
 def _hedged(clause: tuple[str, ...], text: str, start: int, s_end: int) -> bool:
