@@ -107,6 +107,35 @@ def test_abbreviations_and_practice_language(rules: RuleSet, text: str, code: st
     assert code in {f.code for f in rules.apply(text)}
 
 
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        # "resisted" and "avoided" deny a finding only as "resisted the temptation to ..."
+        (
+            "The team resisted any suggestion that the father posed a risk and kept to their "
+            "view despite the new information.",
+            "BIAS.CONFIRMATION",
+        ),
+        (
+            "Staff routinely avoided the lengthy risk form and cut corners by using the short "
+            "one, which had become normal practice.",
+            "VIOL.ROUTINE",
+        ),
+        (
+            "The manager resisted challenge and the group went along with her view without "
+            "question.",
+            "GRP.GROUPTHINK",
+        ),
+    ],
+)
+def test_denial_words_in_their_other_senses_keep_the_finding(
+    rules: RuleSet, text: str, code: str
+) -> None:
+    assert code in {f.code for f in rules.apply(text)}
+    denied = "It is not the case that " + text[0].lower() + text[1:]
+    assert code not in {f.code for f in rules.apply(denied)}
+
+
 def test_builtin_rule_files_are_readable_data() -> None:
     base = Path(__file__).resolve().parents[1] / "src" / "humanfactors" / "rules" / "builtin"
     files = sorted(p.name for p in (base / "safeguarding").glob("*.toml"))
