@@ -136,6 +136,36 @@ def test_denial_words_in_their_other_senses_keep_the_finding(
     assert code not in {f.code for f in rules.apply(denied)}
 
 
+@pytest.mark.parametrize(
+    "text, code, fires",
+    [
+        # the worker's own arrival is no interruption, but a worker can be distracted on it
+        (
+            "When I arrived at the house I was distracted by a call from the office.",
+            "CF.IND.DISTRACTION",
+            True,
+        ),
+        ("I was distracted by the dog when I arrived.", "CF.IND.DISTRACTION", True),
+        (
+            "The baby was asleep when I arrived, woke during the visit and smiled.",
+            "CF.IND.DISTRACTION",
+            False,
+        ),
+        # children going weeks without seeing a parent are not unseen children
+        (
+            "I went without seeing the child because the family said she was asleep.",
+            "FAM.CHILD_UNSEEN",
+            True,
+        ),
+        ("The children had gone six weeks without seeing their father.", "FAM.CHILD_UNSEEN", False),
+    ],
+)
+def test_innocent_sense_vetoes_keep_the_concept(
+    rules: RuleSet, text: str, code: str, fires: bool
+) -> None:
+    assert (code in {f.code for f in rules.apply(text)}) is fires
+
+
 def test_builtin_rule_files_are_readable_data() -> None:
     base = Path(__file__).resolve().parents[1] / "src" / "humanfactors" / "rules" / "builtin"
     files = sorted(p.name for p in (base / "safeguarding").glob("*.toml"))
