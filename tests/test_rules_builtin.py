@@ -158,6 +158,31 @@ def test_denial_words_in_their_other_senses_keep_the_finding(
             True,
         ),
         ("The children had gone six weeks without seeing their father.", "FAM.CHILD_UNSEEN", False),
+        # a room's settled view is group process; one worker's dismissing of news is not
+        (
+            "At the meeting we agreed she was coping, and afterwards I dismissed the school's "
+            "new concerns because they did not fit that view.",
+            "BIAS.CONFIRMATION",
+            True,
+        ),
+        (
+            "The room had already decided that the risk was over, and nobody tested that view.",
+            "BIAS.CONFIRMATION",
+            False,
+        ),
+        # not asking why is not information left unshared; asking why can reveal it
+        ("Nobody asked why the team's referral rate was so low.", "CF.TEAM.INFO_SHARING", False),
+        (
+            "When I asked why, I was told the police had not shared the report with us.",
+            "CF.TEAM.INFO_SHARING",
+            True,
+        ),
+        # "without fail" is no sign of compliance
+        (
+            "We always did it that way without fail, even though the procedure said two workers.",
+            "VIOL.ROUTINE",
+            True,
+        ),
     ],
 )
 def test_innocent_sense_vetoes_keep_the_concept(
