@@ -177,6 +177,37 @@ def test_denial_words_in_their_other_senses_keep_the_finding(
             "CF.TEAM.INFO_SHARING",
             True,
         ),
+        # a shortcut most staff take is routine; most staff being off sick forces a breach
+        (
+            "Most staff were off sick, so I went to the visit alone even though the "
+            "procedure says two workers must attend.",
+            "VIOL.SITUATIONAL",
+            True,
+        ),
+        (
+            "Most of us skip the second check on a busy night because there is nobody free.",
+            "VIOL.SITUATIONAL",
+            False,
+        ),
+        # a call about a missing child is no unclear message; a vague handover about one is
+        (
+            "The handover about the missing child was vague and unclear, so the night team "
+            "did not know what to do.",
+            "CF.TEAM.COMMUNICATION",
+            True,
+        ),
+        (
+            "I was taking a call about a missing child while the officer read out the checks.",
+            "CF.TEAM.COMMUNICATION",
+            False,
+        ),
+        # closing an assessment is no funding problem; closing a case for want of money is
+        (
+            "The service closed the case because there was no funding for a family support "
+            "worker.",
+            "CF.ORG.FUNDING",
+            True,
+        ),
         # "without fail" is no sign of compliance
         (
             "We always did it that way without fail, even though the procedure said two workers.",
