@@ -208,6 +208,25 @@ def test_denial_words_in_their_other_senses_keep_the_finding(
             "CF.ORG.FUNDING",
             True,
         ),
+        # a parent's own hopes are not the worker's optimism; a worker accepting them is
+        (
+            "Mum described the bruise as an accident and I accepted that, always giving her "
+            "the benefit of the doubt.",
+            "BIAS.OPTIMISM",
+            True,
+        ),
+        # unclear roles are not a descriptive report; a report saying who, not why, is
+        (
+            "The report describes who would visit and when, but never explains why the risk "
+            "had changed.",
+            "ANL.DESCRIPTIVE",
+            True,
+        ),
+        (
+            "The strategy discussion ended without anyone saying who would do what.",
+            "ANL.DESCRIPTIVE",
+            False,
+        ),
         # "without fail" is no sign of compliance
         (
             "We always did it that way without fail, even though the procedure said two workers.",
