@@ -227,6 +227,31 @@ def test_denial_words_in_their_other_senses_keep_the_finding(
             "ANL.DESCRIPTIVE",
             False,
         ),
+        # a parent saying things are better is no optimism; a worker believing it is
+        (
+            "Mum said things were much better and I believed her, seeing what I wanted to see.",
+            "BIAS.OPTIMISM",
+            True,
+        ),
+        # records held elsewhere and exhaustion after a night on duty are not caseload
+        (
+            "The file held 200 pages, and with 30 cases I had no time to read it.",
+            "CF.TASK.WORKLOAD",
+            True,
+        ),
+        (
+            "I was worn out from a caseload of 30 children and had no time to read the history.",
+            "CF.TASK.WORKLOAD",
+            True,
+        ),
+        ("I was exhausted after a night on duty.", "CF.TASK.WORKLOAD", False),
+        # a national shortage of secure beds is policy; budget cuts are funding
+        (
+            "There is a national shortage of foster carers, and budget cuts meant no placement "
+            "could be funded.",
+            "CF.ORG.FUNDING",
+            True,
+        ),
         # "without fail" is no sign of compliance
         (
             "We always did it that way without fail, even though the procedure said two workers.",
