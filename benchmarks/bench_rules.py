@@ -187,23 +187,18 @@ def stages() -> None:
     cands = {id(s.text): list(matcher.candidates(s)) for s in segs}
     found = {id(s.text): matcher.matches(s.text, faults, s) for s in segs}
 
-    def per_report(fn) -> float:  # type: ignore[no-untyped-def]
-        best = float("inf")
-        for _ in range(5):
-            cpu = time.process_time()
-            fn()
-            best = min(best, time.process_time() - cpu)
-        return 1000 * best / len(texts)
+    def ms(fn, items) -> float:  # type: ignore[no-untyped-def]
+        return 1000 / rate(fn, items)[0]  # best of five, CPU
 
-    t_seg = per_report(lambda: [segment(t) for t in texts])
-    t_cand = per_report(lambda: [list(matcher.candidates(s)) for s in segs])
-    t_apply = per_report(lambda: [rules.apply(t) for t in texts])
+    t_seg = ms(segment, texts)
+    t_cand = ms(lambda s: list(matcher.candidates(s)), segs)
+    t_apply = ms(rules.apply, texts)
     # the same matcher with its candidates, then its matches, looked up instead of found
     matcher.candidates = lambda seg, allowed=None: iter(cands[id(seg.text)])  # type: ignore[method-assign]
-    t_given = per_report(lambda: [rules.apply(t) for t in texts])
+    t_given = ms(rules.apply, texts)
     del matcher.candidates
     matcher.matches = lambda text, *a, **k: list(found[id(text)])  # type: ignore[method-assign]
-    t_find = per_report(lambda: [rules.apply(t) for t in texts])
+    t_find = ms(rules.apply, texts)
     del matcher.matches
     n_cand = sum(len(v) for v in cands.values()) / len(texts)
     n_match = sum(len(v) for v in found.values()) / len(texts)
