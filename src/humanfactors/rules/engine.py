@@ -329,14 +329,18 @@ class Rule:
         )
 
 
-def _narrative(text: str | Incident, who: str = "apply", name: str = "text_or_incident") -> str:
+def _narrative(
+    text: str | Incident, who: str = "apply", name: str | int = "text_or_incident"
+) -> str:
     """The narrative of a text or incident; anything else is a TypeError naming the
-    function and argument (``who``, ``name``) and the type given, never its value."""
+    function and argument (``who``; ``name``, or an int ``k`` for ``texts[k]``, formatted
+    only then) and the type given, never its value."""
     if isinstance(text, str):
         return text
     if isinstance(text, Incident):
         return text.narrative
-    raise TypeError(f"{who}: {name} must be a str or an Incident, got {kind(text)}")
+    arg = f"texts[{name}]" if isinstance(name, int) else name
+    raise TypeError(f"{who}: {arg} must be a str or an Incident, got {kind(text)}")
 
 
 # -- matching ------------------------------------------------------------------------
@@ -1744,7 +1748,7 @@ class RuleSet:
         rows = []
         for k, t in enumerate(texts):
             row = np.zeros(len(codes), dtype=np.float64)
-            text = _narrative(t, "RuleSet.code_scores", f"texts[{k}]")
+            text = _narrative(t, "RuleSet.code_scores", k)
             for m in matcher.matches(text, self.faults):
                 j = col[m.code]
                 if m.confidence > row[j]:
@@ -1768,7 +1772,7 @@ class RuleSet:
         rows = []
         for k, t in enumerate(texts):
             row = np.zeros(len(ids), dtype=np.int8)
-            text = _narrative(t, "RuleSet.vote_matrix", f"texts[{k}]")
+            text = _narrative(t, "RuleSet.vote_matrix", k)
             for m in matcher.matches(text, self.faults):
                 row[col[m.rule_id]] = 1
             rows.append(row)
@@ -1816,9 +1820,7 @@ class RuleSet:
         any_fired = 0
         for n_idx, t in enumerate(texts):
             n += 1
-            ms = matcher.matches(
-                _narrative(t, "RuleSet.analyse_coverage", f"texts[{n_idx}]"), self.faults
-            )
+            ms = matcher.matches(_narrative(t, "RuleSet.analyse_coverage", n_idx), self.faults)
             here = {m.rule_id for m in ms}
             if here:
                 any_fired += 1
